@@ -1,0 +1,1 @@
+//! The quickstart API and its authentication core.

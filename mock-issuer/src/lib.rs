@@ -1,0 +1,1 @@
+//! An offline Auth0 tenant for development and tests (see issue 3).

@@ -1,0 +1,51 @@
+//! `cargo xtask`: the project's automation, one module per task, each shelling out through xshell.
+
+mod test;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use xshell::Shell;
+
+/// The tasks, with the one-line help that `cargo xtask` prints.
+const TASKS: &[(&str, &str)] = &[(
+    "test",
+    "fmt --check, clippy -D warnings, then every test of the workspace (what CI runs)",
+)];
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let Some(task) = args.next() else {
+        print_help();
+        return Ok(());
+    };
+    let rest: Vec<String> = args.collect();
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match task.as_str() {
+        "test" => test::run(&sh, &rest),
+        "help" | "--help" | "-h" => {
+            print_help();
+            Ok(())
+        }
+        other => {
+            print_help();
+            bail!("unknown task `{other}`")
+        }
+    }
+}
+
+fn print_help() {
+    println!("Usage: cargo xtask <task> [options]\n\nTasks:");
+    for (name, help) in TASKS {
+        println!("  {name:<12} {help}");
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
