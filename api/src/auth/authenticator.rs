@@ -1,0 +1,167 @@
+//! The verification pipeline: size, shape, algorithm and type (no network), then key,
+//! signature and claims.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::algorithm::Algorithm;
+use super::claims::{self, ClaimRules, Claims};
+use super::discovery::{Metadata, is_acceptable_url};
+use super::error::AuthError;
+use super::fetch::Fetcher;
+use super::jose::{self, CompactJws, decode_base64url};
+use super::jwks::{KeySet, Selection, VerificationKey};
+use super::key_store::{KeyStore, Source};
+use super::options::{AuthOptions, OptionsError};
+
+/// Verifies access tokens against an issuer's JWKS. Cheap to clone: clones share the key cache.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use api::auth::{AuthOptions, Authenticator};
+/// let options = AuthOptions::new("https://tenant.auth0.com/".parse()?, "https://quickstarts/api");
+/// let authenticator = Authenticator::new(options)?;
+/// let claims = authenticator.verify("eyJ...").await?;
+/// println!("{:?}", claims.subject());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: KeyStore,
+    rules: ClaimRules,
+    algorithms: Vec<Algorithm>,
+    options: AuthOptions,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// Checks the options and builds the HTTP client. Makes no network call: discovery and the
+    /// first JWKS fetch happen on the first token.
+    pub fn new(options: AuthOptions) -> Result<Self, OptionsError> {
+        if options.audiences.is_empty() {
+            return Err(OptionsError::NoAudience);
+        }
+        if options.algorithms.is_empty() {
+            return Err(OptionsError::NoAlgorithm);
+        }
+        let insecure = options.allow_insecure_issuer;
+        for (name, url) in [
+            ("the issuer base URL", options.issuer_base_url.as_ref()),
+            ("the JWKS URI", options.jwks_uri.as_ref()),
+        ] {
+            if url.is_some_and(|url| !is_acceptable_url(url, insecure)) {
+                return Err(OptionsError::InsecureUrl(name));
+            }
+        }
+        let source = match (&options.issuer_base_url, &options.issuer, &options.jwks_uri) {
+            (_, Some(issuer), Some(jwks_uri)) => Source::Fixed(Arc::new(Metadata {
+                issuer: issuer.clone(),
+                jwks_uri: jwks_uri.clone(),
+            })),
+            (Some(base), issuer, jwks_uri) => Source::Discover {
+                base: base.clone(),
+                issuer: issuer.clone(),
+                jwks_uri: jwks_uri.clone(),
+                allow_insecure: insecure,
+            },
+            (None, _, _) => return Err(OptionsError::NoIssuer),
+        };
+        let fetcher = Fetcher::new(options.jwks.http_timeout, options.jwks.max_response_bytes)
+            .map_err(|error| OptionsError::HttpClient(error.to_string()))?;
+        let rules = ClaimRules {
+            audiences: options.audiences.clone(),
+            tolerance: seconds(options.clock_tolerance),
+            max_age: options.max_token_age.map(seconds),
+            strict: options.strict,
+        };
+        let keys = KeyStore::new(
+            fetcher,
+            source,
+            options.jwks.clone(),
+            options.algorithms.clone(),
+        );
+        Ok(Authenticator {
+            inner: Arc::new(Inner {
+                keys,
+                rules,
+                algorithms: options.algorithms.clone(),
+                options,
+            }),
+        })
+    }
+
+    /// The options this authenticator was built with.
+    pub fn options(&self) -> &AuthOptions {
+        &self.inner.options
+    }
+
+    /// Verifies a token (the part after `Bearer `) and returns its claims.
+    ///
+    /// Everything that can be refused without a key is refused before any network call.
+    /// Errors are [`AuthError::InvalidToken`], or [`AuthError::IssuerUnavailable`] when no
+    /// usable key can be had.
+    pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let inner = &*self.inner;
+        if token.len() > inner.options.max_token_bytes {
+            return Err(AuthError::invalid_token("Token is too large"));
+        }
+        let jws = jose::parse_compact(token, &inner.algorithms)?;
+        claims::check_type(jws.header.typ.as_deref(), inner.rules.strict)?;
+
+        let resolved = inner
+            .keys
+            .key_for(jws.header.kid.as_deref(), jws.header.alg)
+            .await?;
+        let payload = verified_payload(&jws, &resolved.key)?;
+        let all = jose::parse_object(&payload).map_err(|_| {
+            AuthError::invalid_token("JWT Claims Set must be a top-level JSON object")
+        })?;
+        claims::validate(all, &resolved.metadata.issuer, &inner.rules, unix_now())
+    }
+}
+
+/// Verifies a compact JWS against a key set, without looking at the payload's claims: the
+/// signature layer of [`Authenticator::verify`], for callers that manage keys themselves (and
+/// for the Wycheproof test vectors). Returns the decoded payload.
+pub fn verify_jws(
+    token: &str,
+    keys: &KeySet,
+    algorithms: &[Algorithm],
+) -> Result<Vec<u8>, AuthError> {
+    let jws = jose::parse_compact(token, algorithms)?;
+    match keys.select(jws.header.kid.as_deref(), jws.header.alg) {
+        Selection::Found(key) => verified_payload(&jws, &key),
+        Selection::NoApplicableKey => Err(AuthError::invalid_token(
+            "no applicable key found in the JSON Web Key Set",
+        )),
+    }
+}
+
+/// Checks the signature, and only then decodes the payload.
+fn verified_payload(jws: &CompactJws<'_>, key: &VerificationKey) -> Result<Vec<u8>, AuthError> {
+    if !key.verify(jws.header.alg, jws.signing_input.as_bytes(), &jws.signature) {
+        return Err(AuthError::invalid_token("signature verification failed"));
+    }
+    decode_base64url(jws.payload).ok_or(AuthError::invalid_token("Invalid Compact JWS"))
+}
+
+fn seconds(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX / 4)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| seconds(elapsed))
+}

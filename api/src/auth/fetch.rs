@@ -1,0 +1,82 @@
+//! The one HTTP client that talks to the issuer: bounded in time and in response size.
+
+use std::time::Duration;
+
+use http::header::ACCEPT;
+use url::Url;
+
+/// Why a document could not be fetched. Shown in logs, never to clients.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// No complete answer within the timeout.
+    #[error("timed out")]
+    Timeout,
+    /// The connection failed (refused, reset, DNS, TLS).
+    #[error("connection failed: {0}")]
+    Transport(String),
+    /// The issuer answered with a status other than 200.
+    #[error("answered HTTP {0}")]
+    Status(u16),
+    /// The body is larger than the configured cap.
+    #[error("response larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// A shared, pooled HTTP client with connect and total timeouts and a response size cap.
+#[derive(Debug, Clone)]
+pub(crate) struct Fetcher {
+    client: reqwest::Client,
+    max_bytes: usize,
+}
+
+impl Fetcher {
+    /// Builds the client. `timeout` bounds connecting and the whole exchange alike.
+    pub(crate) fn new(timeout: Duration, max_bytes: usize) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            // A redirect would let whoever serves the first URL choose where keys come from.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("auth0-rs-api/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Fetcher { client, max_bytes })
+    }
+
+    /// GETs `url` and returns its body if the answer is a 200 within the size cap.
+    pub(crate) async fn get(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+        let mut response = self
+            .client
+            .get(url.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(classify)?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(FetchError::Status(response.status().as_u16()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|length| length > self.max_bytes as u64)
+        {
+            return Err(FetchError::TooLarge(self.max_bytes));
+        }
+        // Read chunk by chunk so a body without Content-Length cannot exceed the cap either.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > self.max_bytes {
+                return Err(FetchError::TooLarge(self.max_bytes));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+fn classify(error: reqwest::Error) -> FetchError {
+    if error.is_timeout() {
+        FetchError::Timeout
+    } else {
+        // reqwest's Display names the URL and the cause, never a token: we send none.
+        FetchError::Transport(error.without_url().to_string())
+    }
+}

@@ -1,0 +1,346 @@
+//! Compact JWS parsing (RFC 7515 §7.1) with the strictness RFC 8725 asks for: canonical
+//! base64url, JSON objects without duplicate members, and a protected header we fully understand.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+use super::algorithm::Algorithm;
+use super::error::AuthError;
+
+/// Decodes unpadded base64url, refusing padding, whitespace, other alphabets and
+/// non-canonical trailing bits, so a token has exactly one spelling.
+pub(crate) fn decode_base64url(input: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(input).ok()
+}
+
+/// A compact JWS split into its parts, with the protected header parsed and checked.
+#[derive(Debug)]
+pub(crate) struct CompactJws<'a> {
+    /// `BASE64URL(header) "." BASE64URL(payload)`: what the signature covers.
+    pub signing_input: &'a str,
+    /// The payload segment, still encoded: it is decoded only after the signature holds.
+    pub payload: &'a str,
+    /// The decoded signature.
+    pub signature: Vec<u8>,
+    /// The checked protected header.
+    pub header: ProtectedHeader,
+}
+
+/// The parts of the protected header that decide how the token is verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProtectedHeader {
+    /// The algorithm, already checked against the allow-list.
+    pub alg: Algorithm,
+    /// The key id, if any.
+    pub kid: Option<String>,
+    /// The media type, if any.
+    pub typ: Option<String>,
+}
+
+/// Splits and checks a compact JWS. Nothing here touches the network, so every refusal is cheap:
+/// a malformed token, `none`, HMAC or an algorithm off the allow-list costs no key lookup.
+pub(crate) fn parse_compact<'a>(
+    token: &'a str,
+    allowed: &[Algorithm],
+) -> Result<CompactJws<'a>, AuthError> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::invalid_token("Invalid Compact JWS"));
+    };
+    match parts.count() {
+        0 => {}
+        // Five segments is the JWE compact serialization (RFC 7516 §7.1).
+        2 => {
+            return Err(AuthError::invalid_token(
+                "Encrypted tokens (JWE) are not accepted",
+            ));
+        }
+        _ => return Err(AuthError::invalid_token("Invalid Compact JWS")),
+    }
+    if header.is_empty() || payload.is_empty() {
+        return Err(AuthError::invalid_token("Invalid Compact JWS"));
+    }
+    let header_bytes = decode_base64url(header).ok_or(AuthError::invalid_token(
+        "Invalid Token or Protected Header formatting",
+    ))?;
+    let header = parse_protected_header(&header_bytes, allowed)?;
+    if signature.is_empty() {
+        return Err(AuthError::invalid_token("Missing signature"));
+    }
+    let signature =
+        decode_base64url(signature).ok_or(AuthError::invalid_token("Invalid Compact JWS"))?;
+    Ok(CompactJws {
+        signing_input: &token[..header_len(token)],
+        payload,
+        signature,
+        header,
+    })
+}
+
+/// The length of `header.payload` in `header.payload.signature`.
+fn header_len(token: &str) -> usize {
+    token.rfind('.').unwrap_or(token.len())
+}
+
+/// Header members that change how a JWS is processed, which this verifier does not implement;
+/// their presence means the token is not for us (or is an attack), so it is refused.
+const UNSUPPORTED_MEMBERS: [(&str, &str); 4] = [
+    ("crit", "Unrecognized 'crit' header parameter"),
+    ("b64", "Unsupported 'b64' header parameter"),
+    ("enc", "Encrypted tokens (JWE) are not accepted"),
+    ("zip", "Unsupported 'zip' header parameter"),
+];
+
+fn parse_protected_header(
+    bytes: &[u8],
+    allowed: &[Algorithm],
+) -> Result<ProtectedHeader, AuthError> {
+    let formatting = || AuthError::invalid_token("Invalid Token or Protected Header formatting");
+    let members = parse_object(bytes).map_err(|_| formatting())?;
+
+    let alg = match members.get("alg") {
+        Some(Value::String(alg)) => check_algorithm(alg, allowed)?,
+        Some(_) => return Err(formatting()),
+        None => return Err(AuthError::invalid_token("Missing 'alg' header parameter")),
+    };
+    for (member, description) in UNSUPPORTED_MEMBERS {
+        if members.contains_key(member) {
+            return Err(AuthError::invalid_token(description));
+        }
+    }
+    // `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only from the issuer's JWKS.
+    let optional_string = |name: &str| match members.get(name) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value.clone())),
+        Some(_) => Err(formatting()),
+    };
+    Ok(ProtectedHeader {
+        alg,
+        kid: optional_string("kid")?,
+        typ: optional_string("typ")?,
+    })
+}
+
+/// Maps an `alg` name to an allowed algorithm, naming the dangerous families explicitly.
+fn check_algorithm(name: &str, allowed: &[Algorithm]) -> Result<Algorithm, AuthError> {
+    if name.eq_ignore_ascii_case("none") {
+        return Err(AuthError::invalid_token(
+            "Unsecured tokens ('alg' none) are not accepted",
+        ));
+    }
+    if name.len() >= 2 && name[..2].eq_ignore_ascii_case("HS") {
+        return Err(AuthError::invalid_token(
+            "Symmetric algorithms (HMAC) are not accepted",
+        ));
+    }
+    match Algorithm::from_name(name) {
+        Some(alg) if allowed.contains(&alg) => Ok(alg),
+        _ => Err(AuthError::invalid_token("Unsupported 'alg' value")),
+    }
+}
+
+/// A JSON parse failure; deliberately opaque, the caller picks the client-facing description.
+#[derive(Debug)]
+pub(crate) struct JsonError;
+
+/// Parses a JSON object, refusing duplicate member names at every depth (RFC 7515 §5.2 and
+/// RFC 7519 §4: a parser must either reject them or use the last one; differing parsers are an
+/// attack surface, so we reject). serde_json's recursion limit bounds nesting.
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
+    match serde_json::from_slice::<StrictValue>(bytes) {
+        Ok(StrictValue(Value::Object(map))) => Ok(map),
+        _ => Err(JsonError),
+    }
+}
+
+/// A `serde_json::Value` that fails to deserialize when an object repeats a member name.
+struct StrictValue(Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value without duplicate object members")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("non-finite number"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let StrictValue(value) = map.next_value()?;
+            if members.insert(key, value).is_some() {
+                return Err(de::Error::custom("duplicate object member"));
+            }
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!(
+            "{}.{}.{}",
+            b64(header.as_bytes()),
+            b64(payload.as_bytes()),
+            b64(b"sig")
+        )
+    }
+
+    const RS256: &[Algorithm] = &[Algorithm::RS256];
+
+    fn refusal(token: &str) -> String {
+        match parse_compact(token, RS256) {
+            Err(AuthError::InvalidToken(description)) => description.into_owned(),
+            other => panic!("expected invalid_token, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_well_formed_token_yields_its_header_and_signing_input() {
+        let token = token(r#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#, "{}");
+        let jws = parse_compact(&token, RS256).expect("parses");
+        assert_eq!(jws.header.alg, Algorithm::RS256);
+        assert_eq!(jws.header.kid.as_deref(), Some("k1"));
+        assert_eq!(jws.header.typ.as_deref(), Some("JWT"));
+        assert_eq!(jws.signature, b"sig");
+        assert_eq!(jws.signing_input, token.rsplit_once('.').expect("dot").0);
+    }
+
+    #[test]
+    fn none_in_any_spelling_is_refused() {
+        for alg in ["none", "None", "NONE", "nOnE"] {
+            let description = refusal(&token(&format!(r#"{{"alg":"{alg}"}}"#), "{}"));
+            assert!(description.contains("none"), "{alg}: {description}");
+        }
+    }
+
+    #[test]
+    fn hmac_and_unlisted_algorithms_are_refused() {
+        for alg in ["HS256", "hs384", "HS512"] {
+            let description = refusal(&token(&format!(r#"{{"alg":"{alg}"}}"#), "{}"));
+            assert!(description.contains("HMAC"), "{alg}: {description}");
+        }
+        for alg in ["RS384", "rs256", "ES256", "EdDSA", ""] {
+            assert_eq!(
+                refusal(&token(&format!(r#"{{"alg":"{alg}"}}"#), "{}")),
+                "Unsupported 'alg' value"
+            );
+        }
+    }
+
+    #[test]
+    fn crit_b64_enc_and_zip_headers_are_refused() {
+        for header in [
+            r#"{"alg":"RS256","crit":["exp"],"exp":1}"#,
+            r#"{"alg":"RS256","crit":[]}"#,
+            r#"{"alg":"RS256","b64":false}"#,
+            r#"{"alg":"RS256","enc":"A128GCM"}"#,
+            r#"{"alg":"RS256","zip":"DEF"}"#,
+        ] {
+            refusal(&token(header, "{}"));
+        }
+    }
+
+    #[test]
+    fn duplicate_header_members_are_refused() {
+        assert_eq!(
+            refusal(&token(r#"{"alg":"RS256","alg":"none"}"#, "{}")),
+            "Invalid Token or Protected Header formatting"
+        );
+        assert!(parse_object(br#"{"a":{"b":1,"b":2}}"#).is_err());
+        assert!(parse_object(br#"{"a":[{"b":1,"b":2}]}"#).is_err());
+    }
+
+    #[test]
+    fn wrongly_typed_header_members_are_refused() {
+        for header in [
+            r#"{"alg":256}"#,
+            r#"{"alg":"RS256","kid":7}"#,
+            r#"{"alg":"RS256","typ":null}"#,
+            r#"[]"#,
+            r#""RS256""#,
+        ] {
+            refusal(&token(header, "{}"));
+        }
+        assert_eq!(
+            refusal(&token(r#"{"kid":"k"}"#, "{}")),
+            "Missing 'alg' header parameter"
+        );
+    }
+
+    #[test]
+    fn segment_counts_other_than_three_are_refused() {
+        assert_eq!(refusal("abc"), "Invalid Compact JWS");
+        assert_eq!(refusal("a.b"), "Invalid Compact JWS");
+        assert_eq!(refusal("a.b.c.d"), "Invalid Compact JWS");
+        assert_eq!(
+            refusal("a.b.c.d.e"),
+            "Encrypted tokens (JWE) are not accepted"
+        );
+        assert_eq!(refusal(".."), "Invalid Compact JWS");
+    }
+
+    #[test]
+    fn an_empty_signature_is_refused() {
+        let unsigned = token(r#"{"alg":"RS256"}"#, "{}");
+        let (input, _) = unsigned.rsplit_once('.').expect("dot");
+        assert_eq!(refusal(&format!("{input}.")), "Missing signature");
+    }
+
+    #[test]
+    fn non_canonical_base64url_is_refused() {
+        assert!(decode_base64url("AQAB").is_some());
+        // Padding, the standard alphabet, whitespace and set trailing bits are all refused.
+        for input in ["AQAB=", "AQ==", "a+b/", "AQ AB", "AR"] {
+            assert!(decode_base64url(input).is_none(), "{input}");
+        }
+        assert!(decode_base64url("AQ").is_some());
+    }
+}

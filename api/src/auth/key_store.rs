@@ -1,0 +1,273 @@
+//! The JWKS cache: lazy discovery, single-flight refreshes, a cooldown for unknown `kid`s and
+//! stale-on-error, without ever holding a lock that requests need across a network fetch.
+//!
+//! Reads take a read lock just long enough to clone two `Arc`s. A refresh runs as its own task
+//! (so a client that disconnects cannot cancel it) and every request that needs it awaits the
+//! same shared future: however many requests wait, one fetch is in flight. A failed or empty
+//! refresh never replaces a good key set; that set keeps serving until it is older than the
+//! stale limit.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use url::Url;
+
+use super::algorithm::Algorithm;
+use super::discovery::{self, Metadata};
+use super::error::AuthError;
+use super::fetch::Fetcher;
+use super::jwks::{KeySet, Selection, VerificationKey};
+use super::options::JwksPolicy;
+
+/// How the issuer's identifier and key URL are found.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// Both configured: no discovery at all.
+    Fixed(Arc<Metadata>),
+    /// Discovered from the issuer's base URL; configured values override discovered ones.
+    Discover {
+        base: Url,
+        issuer: Option<String>,
+        jwks_uri: Option<Url>,
+        allow_insecure: bool,
+    },
+}
+
+/// Why no key set could be had; logged, never shown to clients.
+#[derive(Debug, Clone)]
+struct Unavailable(Arc<str>);
+
+type Refresh = Shared<BoxFuture<'static, Result<Arc<KeySet>, Unavailable>>>;
+
+/// A key fit to verify a token, with the metadata that says which `iss` to expect.
+pub(crate) struct ResolvedKey {
+    pub key: Arc<VerificationKey>,
+    pub metadata: Arc<Metadata>,
+}
+
+/// The cache of the issuer's verification keys. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct KeyStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    fetcher: Fetcher,
+    source: Source,
+    policy: JwksPolicy,
+    allowed: Vec<Algorithm>,
+    state: RwLock<State>,
+    inflight: Mutex<Option<Refresh>>,
+}
+
+#[derive(Default)]
+struct State {
+    metadata: Option<Arc<Metadata>>,
+    keys: Option<Arc<KeySet>>,
+    last_attempt: Option<Instant>,
+}
+
+const NO_APPLICABLE_KEY: AuthError =
+    AuthError::invalid_token("no applicable key found in the JSON Web Key Set");
+
+impl KeyStore {
+    pub(crate) fn new(
+        fetcher: Fetcher,
+        source: Source,
+        policy: JwksPolicy,
+        allowed: Vec<Algorithm>,
+    ) -> Self {
+        let metadata = match &source {
+            Source::Fixed(metadata) => Some(metadata.clone()),
+            Source::Discover { .. } => None,
+        };
+        KeyStore {
+            inner: Arc::new(Inner {
+                fetcher,
+                source,
+                policy,
+                allowed,
+                state: RwLock::new(State {
+                    metadata,
+                    ..State::default()
+                }),
+                inflight: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Finds the key for a token's `kid` and `alg`, fetching the JWKS when nothing usable is
+    /// cached, refetching (at most once per cooldown) when the `kid` is unknown, and
+    /// refreshing in the background once the cache is older than its maximum age.
+    pub(crate) async fn key_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<ResolvedKey, AuthError> {
+        let policy = &self.inner.policy;
+        let now = Instant::now();
+        let (keys, metadata) = {
+            let state = self.inner.read();
+            (state.keys.clone(), state.metadata.clone())
+        };
+        if let (Some(keys), Some(metadata)) = (keys, metadata) {
+            let age = now.saturating_duration_since(keys.fetched_at());
+            if age <= policy.stale_max_age {
+                match keys.select(kid, alg) {
+                    Selection::Found(key) => {
+                        if age >= policy.cache_max_age {
+                            // Refresh in the background; this request goes on with the key it has.
+                            let _ = self.refresh(policy.cooldown);
+                        }
+                        return Ok(ResolvedKey { key, metadata });
+                    }
+                    Selection::NoApplicableKey => {
+                        // Perhaps the issuer rotated its keys: look again, once per cooldown.
+                        return match self.refresh(policy.cooldown) {
+                            None => Err(NO_APPLICABLE_KEY),
+                            Some(refresh) => self.select_after(refresh, kid, alg).await,
+                        };
+                    }
+                }
+            }
+        }
+        // Nothing usable is cached: fetch, unless a fetch just failed.
+        match self.refresh(policy.retry_interval) {
+            Some(refresh) => self.select_after(refresh, kid, alg).await,
+            None => Err(self.unavailable()),
+        }
+    }
+
+    async fn select_after(
+        &self,
+        refresh: Refresh,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<ResolvedKey, AuthError> {
+        let keys = refresh.await.map_err(|Unavailable(reason)| {
+            tracing::debug!(%reason, "no key set could be had");
+            self.unavailable()
+        })?;
+        let metadata = self
+            .inner
+            .read()
+            .metadata
+            .clone()
+            .ok_or_else(|| self.unavailable())?;
+        match keys.select(kid, alg) {
+            Selection::Found(key) => Ok(ResolvedKey { key, metadata }),
+            Selection::NoApplicableKey => Err(NO_APPLICABLE_KEY),
+        }
+    }
+
+    fn unavailable(&self) -> AuthError {
+        AuthError::IssuerUnavailable {
+            retry_after: self.inner.policy.retry_interval.max(Duration::from_secs(1)),
+        }
+    }
+
+    /// Joins the refresh in flight, or starts one if the last attempt is at least
+    /// `min_interval` old. `None` means "too soon": the caller goes on without fetching.
+    fn refresh(&self, min_interval: Duration) -> Option<Refresh> {
+        let mut slot = self
+            .inner
+            .inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(refresh) = slot.as_ref() {
+            return Some(refresh.clone());
+        }
+        let now = Instant::now();
+        {
+            let mut state = self.inner.write();
+            if state
+                .last_attempt
+                .is_some_and(|last| now.saturating_duration_since(last) < min_interval)
+            {
+                return None;
+            }
+            state.last_attempt = Some(now);
+        }
+        let inner = self.inner.clone();
+        let task = tokio::spawn(async move {
+            let outcome = inner.load().await;
+            *inner
+                .inflight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = None;
+            outcome
+        });
+        let refresh = async move {
+            task.await
+                .unwrap_or_else(|_| Err(Unavailable("the key refresh task panicked".into())))
+        }
+        .boxed()
+        .shared();
+        *slot = Some(refresh.clone());
+        Some(refresh)
+    }
+}
+
+impl Inner {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One refresh: resolve the metadata if needed, fetch and parse the JWKS, publish it.
+    async fn load(&self) -> Result<Arc<KeySet>, Unavailable> {
+        let metadata = self.resolve().await?;
+        let outcome = match self.fetcher.get(&metadata.jwks_uri).await {
+            Ok(body) => KeySet::parse(&body, &self.allowed).map_err(|error| error.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        match outcome {
+            Ok(keys) => {
+                let keys = Arc::new(keys);
+                tracing::info!(keys = keys.keys().len(), "loaded the issuer's JWKS");
+                self.write().keys = Some(keys.clone());
+                Ok(keys)
+            }
+            Err(reason) => {
+                tracing::warn!(jwks_uri = %metadata.jwks_uri, %reason, "JWKS refresh failed; keeping the previous key set");
+                Err(Unavailable(reason.into()))
+            }
+        }
+    }
+
+    /// The issuer's metadata: configured, cached from an earlier discovery, or discovered now.
+    /// Only a success is cached.
+    async fn resolve(&self) -> Result<Arc<Metadata>, Unavailable> {
+        if let Some(metadata) = self.read().metadata.clone() {
+            return Ok(metadata);
+        }
+        let (base, issuer, jwks_uri, allow_insecure) = match &self.source {
+            Source::Fixed(metadata) => return Ok(metadata.clone()),
+            Source::Discover {
+                base,
+                issuer,
+                jwks_uri,
+                allow_insecure,
+            } => (base, issuer, jwks_uri, *allow_insecure),
+        };
+        let discovered =
+            discovery::discover(&self.fetcher, base, issuer.as_deref(), allow_insecure)
+                .await
+                .map_err(|error| {
+                    tracing::warn!(%error, "issuer metadata discovery failed");
+                    Unavailable(error.to_string().into())
+                })?;
+        let metadata = Arc::new(Metadata {
+            issuer: discovered.issuer,
+            jwks_uri: jwks_uri.clone().unwrap_or(discovered.jwks_uri),
+        });
+        tracing::info!(issuer = %metadata.issuer, jwks_uri = %metadata.jwks_uri, "discovered the issuer's metadata");
+        self.write().metadata = Some(metadata.clone());
+        Ok(metadata)
+    }
+}

@@ -1,0 +1,115 @@
+//! What an [`Authenticator`](super::Authenticator) checks, with the reference's defaults.
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::algorithm::Algorithm;
+
+/// Settings of the authentication core. Start from [`AuthOptions::new`] and adjust fields.
+#[derive(Debug, Clone)]
+pub struct AuthOptions {
+    /// The issuer's base URL, where discovery starts (`ISSUER_BASE_URL`). Optional only when
+    /// both `issuer` and `jwks_uri` are set.
+    pub issuer_base_url: Option<Url>,
+    /// The exact `iss` to expect. Default: the `issuer` of the discovered metadata, which must
+    /// equal `issuer_base_url` up to a trailing slash.
+    pub issuer: Option<String>,
+    /// Where the keys are. Default: the discovered `jwks_uri`.
+    pub jwks_uri: Option<Url>,
+    /// The accepted audiences; a token's `aud` must contain at least one. Required.
+    pub audiences: Vec<String>,
+    /// The accepted signature algorithms. Default: RS256 only.
+    pub algorithms: Vec<Algorithm>,
+    /// Leeway for `exp`, `nbf` and `iat`. Default: 5 s.
+    pub clock_tolerance: Duration,
+    /// If set, tokens must carry `iat` and be at most this old. Default: unset.
+    pub max_token_age: Option<Duration>,
+    /// RFC 9068 strict mode: header `typ` must be `at+jwt` and `iat`, `sub`, `client_id` and
+    /// `jti` are required. Default: off (Auth0's default tokens have `typ` `JWT`).
+    pub strict: bool,
+    /// Accept `?access_token=` (RFC 6750 §2.3). Default: off, because URLs end up in logs.
+    pub allow_query_token: bool,
+    /// Allow a plain-http issuer on a non-loopback host. Default: off.
+    pub allow_insecure_issuer: bool,
+    /// The largest token accepted, in bytes. Default: 16 KiB.
+    pub max_token_bytes: usize,
+    /// The largest `application/x-www-form-urlencoded` body read for an `access_token` field.
+    /// Default: 64 KiB; larger bodies are answered 413.
+    pub max_body_bytes: usize,
+    /// How keys are fetched and cached.
+    pub jwks: JwksPolicy,
+}
+
+/// JWKS fetching and caching (the reference's defaults, plus stale-on-error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwksPolicy {
+    /// After this age the key set is refreshed in the background. Default: 10 min.
+    pub cache_max_age: Duration,
+    /// An unknown `kid` triggers at most one refetch per cooldown. Default: 30 s.
+    pub cooldown: Duration,
+    /// When refreshes fail, the last good key set keeps serving up to this age. Default: 24 h.
+    pub stale_max_age: Duration,
+    /// With no usable key set, the least time between two fetch attempts, so a failing issuer
+    /// is not hammered at request rate; also the 503's `Retry-After`. Default: 1 s.
+    pub retry_interval: Duration,
+    /// Connect and total timeout of each discovery or JWKS request. Default: 5 s.
+    pub http_timeout: Duration,
+    /// The largest metadata or JWKS response accepted. Default: 256 KiB.
+    pub max_response_bytes: usize,
+}
+
+impl Default for JwksPolicy {
+    fn default() -> Self {
+        JwksPolicy {
+            cache_max_age: Duration::from_secs(600),
+            cooldown: Duration::from_secs(30),
+            stale_max_age: Duration::from_secs(24 * 3600),
+            retry_interval: Duration::from_secs(1),
+            http_timeout: Duration::from_secs(5),
+            max_response_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl AuthOptions {
+    /// Options for an issuer found by discovery at `issuer_base_url`, accepting `audience`,
+    /// with every other setting at its default.
+    pub fn new(issuer_base_url: Url, audience: impl Into<String>) -> Self {
+        AuthOptions {
+            issuer_base_url: Some(issuer_base_url),
+            issuer: None,
+            jwks_uri: None,
+            audiences: vec![audience.into()],
+            algorithms: vec![Algorithm::RS256],
+            clock_tolerance: Duration::from_secs(5),
+            max_token_age: None,
+            strict: false,
+            allow_query_token: false,
+            allow_insecure_issuer: false,
+            max_token_bytes: 16 * 1024,
+            max_body_bytes: 64 * 1024,
+            jwks: JwksPolicy::default(),
+        }
+    }
+}
+
+/// Options that cannot work together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    /// Neither a base URL nor both issuer and JWKS URI.
+    #[error("set the issuer base URL, or both the issuer and the JWKS URI")]
+    NoIssuer,
+    /// No audience to accept.
+    #[error("at least one audience is required")]
+    NoAudience,
+    /// An empty algorithm allow-list.
+    #[error("at least one algorithm is required")]
+    NoAlgorithm,
+    /// A plain-http URL on a non-loopback host without `allow_insecure_issuer`.
+    #[error("{0} must use https (plain http is allowed only for localhost)")]
+    InsecureUrl(&'static str),
+    /// The HTTP client could not be built (no TLS roots, for example).
+    #[error("the HTTP client could not be built: {0}")]
+    HttpClient(String),
+}

@@ -1,0 +1,245 @@
+//! Configuration of the `api` binary from the environment and an optional `.env` file, with
+//! the names the Express sample reads, so an existing `.env` works unchanged.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `ISSUER_BASE_URL` | the tenant, e.g. `https://tenant.auth0.com` (or `AUTH0_DOMAIN`) | required |
+//! | `AUDIENCE` | the API identifier; several separated by commas (or `AUTH0_AUDIENCE`) | required |
+//! | `ISSUER` | the exact `iss` to expect | the discovered issuer |
+//! | `JWKS_URI` | where the keys are | the discovered `jwks_uri` |
+//! | `HOST`, `PORT` | the address to listen on | `127.0.0.1`, `3010` |
+//! | `CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `http://localhost:3000` |
+//! | `CLOCK_TOLERANCE` | leeway for `exp`/`nbf`/`iat` (`5`, `5s`, `1m`) | `5s` |
+//! | `MAX_TOKEN_AGE` | refuse tokens whose `iat` is older | unset |
+//! | `STRICT` | RFC 9068 strict mode (`true`/`false`) | `false` |
+//! | `ALGORITHMS` | allowed `alg`s, comma-separated, RSA only | `RS256` |
+//! | `ALLOW_QUERY_TOKEN` | accept `?access_token=` | `false` |
+//! | `ALLOW_INSECURE_ISSUER` | allow a plain-http issuer that is not localhost | `false` |
+//! | `JWKS_CACHE_MAX_AGE`, `JWKS_COOLDOWN`, `JWKS_STALE_MAX_AGE`, `HTTP_TIMEOUT` | JWKS policy | `10m`, `30s`, `24h`, `5s` |
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::auth::{Algorithm, AuthOptions};
+use crate::routes::CorsOrigins;
+
+/// Everything the binary needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The authentication core's options.
+    pub auth: AuthOptions,
+    /// The address to bind. Default: `127.0.0.1`.
+    pub host: IpAddr,
+    /// The port to bind; 0 lets the OS choose. Default: 3010, the sample's.
+    pub port: u16,
+    /// Origins allowed by CORS. Default: `http://localhost:3000`, the SPA quickstarts' port.
+    pub cors_origins: CorsOrigins,
+}
+
+/// A setting that stops start-up: one line naming the variable and what it expects.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The issuer or the audience is not configured.
+    #[error(
+        "missing configuration: set ISSUER_BASE_URL and AUDIENCE (or AUTH0_DOMAIN and AUTH0_AUDIENCE), in the environment or a .env file"
+    )]
+    Missing,
+    /// A variable is set to something unusable.
+    #[error("{variable}: expected {expected}")]
+    Invalid {
+        /// The variable's name.
+        variable: &'static str,
+        /// What it should hold.
+        expected: &'static str,
+    },
+    /// The `.env` file exists but cannot be read.
+    #[error(".env: {0}")]
+    DotEnv(String),
+}
+
+impl Config {
+    /// Reads `.env` (if present; real environment variables win) and then the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(error) => return Err(ConfigError::DotEnv(error.to_string())),
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let invalid = |variable, expected| ConfigError::Invalid { variable, expected };
+
+        let base_url = match (get("ISSUER_BASE_URL"), get("AUTH0_DOMAIN")) {
+            (Some(url), _) => Some(parse_url(&url).ok_or(invalid(
+                "ISSUER_BASE_URL",
+                "an http(s) URL such as https://tenant.auth0.com",
+            ))?),
+            (None, Some(domain)) => Some(domain_url(&domain).ok_or(invalid(
+                "AUTH0_DOMAIN",
+                "a host name such as tenant.auth0.com",
+            ))?),
+            (None, None) => None,
+        };
+        let audiences: Vec<String> = get("AUDIENCE")
+            .or_else(|| get("AUTH0_AUDIENCE"))
+            .map(|list| list_items(&list))
+            .unwrap_or_default();
+        let (Some(base_url), false) = (base_url, audiences.is_empty()) else {
+            return Err(ConfigError::Missing);
+        };
+
+        let allow_insecure_issuer = flag(&get, "ALLOW_INSECURE_ISSUER")?.unwrap_or(false);
+        let acceptable =
+            |url: &Url| crate::auth::is_acceptable_issuer_url(url, allow_insecure_issuer);
+        if !acceptable(&base_url) {
+            return Err(invalid(
+                "ISSUER_BASE_URL",
+                "an https URL (plain http only for localhost, or with ALLOW_INSECURE_ISSUER=true)",
+            ));
+        }
+        let jwks_uri = match get("JWKS_URI") {
+            None => None,
+            Some(uri) => Some(parse_url(&uri).filter(acceptable).ok_or(invalid(
+                "JWKS_URI",
+                "an https URL (plain http only for localhost, or with ALLOW_INSECURE_ISSUER=true)",
+            ))?),
+        };
+
+        let mut auth = AuthOptions::new(base_url, "");
+        auth.audiences = audiences;
+        auth.issuer = get("ISSUER");
+        auth.jwks_uri = jwks_uri;
+        auth.allow_insecure_issuer = allow_insecure_issuer;
+        if let Some(list) = get("ALGORITHMS") {
+            auth.algorithms = list_items(&list)
+                .iter()
+                .map(|name| Algorithm::from_name(name))
+                .collect::<Option<Vec<_>>>()
+                .filter(|algorithms| !algorithms.is_empty())
+                .ok_or(invalid(
+                    "ALGORITHMS",
+                    "a comma-separated list of RS256, RS384, RS512, PS256, PS384, PS512",
+                ))?;
+        }
+        if let Some(tolerance) = duration(&get, "CLOCK_TOLERANCE")? {
+            auth.clock_tolerance = tolerance;
+        }
+        auth.max_token_age = duration(&get, "MAX_TOKEN_AGE")?;
+        auth.strict = flag(&get, "STRICT")?.unwrap_or(false);
+        auth.allow_query_token = flag(&get, "ALLOW_QUERY_TOKEN")?.unwrap_or(false);
+        let jwks = &mut auth.jwks;
+        for (variable, field) in [
+            ("JWKS_CACHE_MAX_AGE", &mut jwks.cache_max_age),
+            ("JWKS_COOLDOWN", &mut jwks.cooldown),
+            ("JWKS_STALE_MAX_AGE", &mut jwks.stale_max_age),
+            ("HTTP_TIMEOUT", &mut jwks.http_timeout),
+        ] {
+            if let Some(value) = duration(&get, variable)? {
+                *field = value;
+            }
+        }
+        if jwks.http_timeout.is_zero() {
+            return Err(invalid("HTTP_TIMEOUT", "a duration above zero, such as 5s"));
+        }
+
+        let host = match get("HOST") {
+            None => IpAddr::from([127, 0, 0, 1]),
+            Some(host) => host.parse().map_err(|_| {
+                invalid(
+                    "HOST",
+                    "an IP address to bind, such as 127.0.0.1 or 0.0.0.0",
+                )
+            })?,
+        };
+        let port = match get("PORT") {
+            None => 3010,
+            Some(port) => port
+                .parse()
+                .map_err(|_| invalid("PORT", "a port number from 0 to 65535"))?,
+        };
+        let cors_origins = match get("CORS_ORIGINS") {
+            None => CorsOrigins::default(),
+            Some(list) => CorsOrigins::parse(&list).ok_or(invalid(
+                "CORS_ORIGINS",
+                "'*' or comma-separated origins such as http://localhost:3000",
+            ))?,
+        };
+        Ok(Config {
+            auth,
+            host,
+            port,
+            cors_origins,
+        })
+    }
+}
+
+fn parse_url(value: &str) -> Option<Url> {
+    Url::parse(value)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+}
+
+/// `tenant.auth0.com` (a scheme or a trailing slash are tolerated) → `https://tenant.auth0.com/`.
+fn domain_url(domain: &str) -> Option<Url> {
+    let host = domain
+        .strip_prefix("https://")
+        .unwrap_or(domain)
+        .trim_end_matches('/');
+    if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
+        return None;
+    }
+    parse_url(&format!("https://{host}/"))
+}
+
+fn list_items(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<bool>, ConfigError> {
+    let Some(value) = get(variable) else {
+        return Ok(None);
+    };
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "0" | "false" | "no" | "off" => Ok(Some(false)),
+        _ => Err(ConfigError::Invalid {
+            variable,
+            expected: "true or false",
+        }),
+    }
+}
+
+/// Seconds as a bare number, or a human duration such as `500ms`, `30s`, `10m`, `24h`.
+fn duration(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<Duration>, ConfigError> {
+    let Some(value) = get(variable) else {
+        return Ok(None);
+    };
+    let parsed = match value.parse::<u64>() {
+        Ok(seconds) => Some(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(&value).ok(),
+    };
+    parsed.map(Some).ok_or(ConfigError::Invalid {
+        variable,
+        expected: "a duration such as 30, 30s, 10m or 24h",
+    })
+}
