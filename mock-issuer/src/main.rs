@@ -1,0 +1,334 @@
+//! `mock-issuer`: serve the offline tenant, mint tokens offline, and manage its persisted keys.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use mock_issuer::server::{self, AppState};
+use mock_issuer::{Dialect, IssuerConfig, TokenSpec};
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+/// An offline Auth0 tenant: discovery, JWKS, client-credentials tokens, key rotation, faults.
+#[derive(Debug, Parser)]
+#[command(name = "mock-issuer", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    tenant: TenantArgs,
+}
+
+/// Options every command shares: which tenant and which keys.
+#[derive(Debug, Args)]
+struct TenantArgs {
+    /// Tenant TOML file (APIs and clients); default: the built-in quickstart tenant.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where keys are persisted; default: `target/mock-issuer` of the enclosing Cargo workspace,
+    /// else the user's data dir.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Deterministic keys (and tokens, with a fixed `iat`) for snapshots.
+    #[arg(long, global = true, value_name = "N")]
+    seed: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the tenant until Ctrl-C or SIGTERM. The first stdout line is `issuer: <url>`.
+    Serve {
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to bind; 0 lets the OS choose (the first line tells which).
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+    },
+    /// Print a signed token, offline, with the persisted current key.
+    Mint(MintArgs),
+    /// Rotate the persisted keys: next becomes current, a new next is made. Prints the kids.
+    Rotate,
+    /// Stop publishing the previous key. Prints the kids.
+    RevokePrevious,
+    /// Print the JWKS the server would publish.
+    Jwks,
+}
+
+#[derive(Debug, Args)]
+struct MintArgs {
+    /// Client id: `sub` is `<client>@clients`.
+    #[arg(long, default_value = "reader")]
+    client: String,
+    /// Audience; default: the first configured API.
+    #[arg(long)]
+    audience: Option<String>,
+    /// A scope (repeatable).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    scopes: Vec<String>,
+    /// A permission for the `permissions` claim (repeatable).
+    #[arg(long = "permission", value_name = "PERMISSION")]
+    permissions: Vec<String>,
+    /// Lifetime in seconds; default: the API's (86400).
+    #[arg(long, value_name = "SECONDS")]
+    expires_in: Option<u64>,
+    /// Make the token already expired.
+    #[arg(long)]
+    expired: bool,
+    /// Add `nbf` = now + SECONDS (e.g. 3600: not yet valid).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    not_before: Option<i64>,
+    /// Fixed `iat` (Unix seconds), for reproducible tokens.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    iat: Option<u64>,
+    /// RFC 9068 dialect (`typ: at+jwt`, `client_id`, `jti`) instead of the API's.
+    #[arg(long)]
+    rfc9068: bool,
+    /// Extra claim NAME=JSON (repeatable; a value that is not JSON is taken as a string).
+    #[arg(long = "claim", value_name = "NAME=JSON")]
+    claims: Vec<String>,
+    /// Issuer URL for `iss`; must match the server's.
+    #[arg(long, default_value = "http://127.0.0.1:4000/")]
+    issuer: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    mock_issuer::install_crypto_provider();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mock-issuer: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    // Logs go to stderr so stdout stays machine-readable (its first line is the issuer URL).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let config = tenant_config(&cli.tenant)?;
+    match cli.command {
+        Command::Serve { host, port } => serve(config, &host, port),
+        Command::Mint(args) => {
+            let spec = token_spec(&args)?;
+            let state = AppState::new(config, normalise_issuer(&args.issuer))?;
+            println!("{}", state.mint(&spec)?);
+            Ok(())
+        }
+        Command::Rotate => {
+            let state = AppState::new(config, String::new())?;
+            println!("{}", state.rotate()?);
+            Ok(())
+        }
+        Command::RevokePrevious => {
+            let state = AppState::new(config, String::new())?;
+            println!("{}", state.revoke_previous()?);
+            Ok(())
+        }
+        Command::Jwks => {
+            let state = AppState::new(config, String::new())?;
+            println!("{}", serde_json::to_string_pretty(&state.jwks())?);
+            Ok(())
+        }
+    }
+}
+
+fn tenant_config(args: &TenantArgs) -> Result<IssuerConfig> {
+    let mut config = IssuerConfig::default();
+    if let Some(path) = &args.config {
+        config = config.with_tenant_file(path)?;
+    }
+    config.seed = args.seed;
+    let dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => default_data_dir()?,
+    };
+    Ok(config.with_data_dir(dir))
+}
+
+/// `<workspace>/target/mock-issuer` when run inside a Cargo workspace (git-ignored with
+/// `target/`), else `$XDG_DATA_HOME/mock-issuer` or `~/.local/share/mock-issuer`.
+fn default_data_dir() -> Result<PathBuf> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let workspace = cwd.ancestors().find(|dir| {
+        std::fs::read_to_string(dir.join("Cargo.toml"))
+            .is_ok_and(|text| text.contains("[workspace]"))
+    });
+    if let Some(root) = workspace {
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        return Ok(target.join("mock-issuer"));
+    }
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(Path::new(&data).join("mock-issuer"));
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => Ok(Path::new(&home).join(".local/share/mock-issuer")),
+        None => bail!("no data dir: pass --data-dir"),
+    }
+}
+
+fn normalise_issuer(url: &str) -> String {
+    if url.ends_with('/') {
+        url.to_owned()
+    } else {
+        format!("{url}/")
+    }
+}
+
+/// The token `mock-issuer mint` describes.
+fn token_spec(args: &MintArgs) -> Result<TokenSpec> {
+    let mut spec = TokenSpec::for_client(&args.client).scopes(args.scopes.clone());
+    if let Some(audience) = &args.audience {
+        spec = spec.audience(audience);
+    }
+    if !args.permissions.is_empty() {
+        spec = spec.permissions(args.permissions.clone());
+    }
+    if let Some(seconds) = args.expires_in {
+        spec = spec.expires_in(seconds);
+    }
+    if args.expired {
+        spec = spec.expired();
+    }
+    if let Some(offset) = args.not_before {
+        spec = spec.not_before(offset);
+    }
+    if let Some(iat) = args.iat {
+        spec = spec.issued_at(iat);
+    }
+    if args.rfc9068 {
+        spec = spec.dialect(Dialect::Rfc9068);
+    }
+    for claim in &args.claims {
+        let (name, raw) = claim
+            .split_once('=')
+            .with_context(|| format!("--claim `{claim}`: expected NAME=JSON"))?;
+        // A bare word is meant as a string; anything that parses as JSON is taken as JSON.
+        let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
+        spec = spec.claim(name, value);
+    }
+    Ok(spec)
+}
+
+#[tokio::main]
+async fn serve(config: IssuerConfig, host: &str, port: u16) -> Result<()> {
+    let listener = TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("binding {host}:{port}"))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let issuer = server::issuer_url(addr);
+    let state = tokio::task::spawn_blocking({
+        let issuer = issuer.clone();
+        move || AppState::new(config, issuer)
+    })
+    .await??;
+
+    print_banner(&state)?;
+    tracing::info!(%addr, data_dir = ?state.config().data_dir, "serving");
+    server::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The first line is exactly `issuer: <url>` and is flushed at once, so a parent process can
+/// read the chosen port; the rest helps a human get a token.
+fn print_banner(state: &AppState) -> Result<()> {
+    let issuer = state.issuer();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "issuer: {issuer}")?;
+    out.flush()?;
+    writeln!(out, "jwks: {issuer}.well-known/jwks.json")?;
+    writeln!(out, "token endpoint: {issuer}oauth/token")?;
+    for api in &state.config().apis {
+        writeln!(
+            out,
+            "api: {} (scopes: {}; dialect: {:?}; lifetime: {} s)",
+            api.identifier,
+            if api.scopes.is_empty() {
+                "none".to_owned()
+            } else {
+                api.scopes.join(" ")
+            },
+            api.dialect,
+            api.token_lifetime,
+        )?;
+    }
+    for client in &state.config().clients {
+        let grants: Vec<String> = client
+            .grants
+            .iter()
+            .map(|g| format!("{} [{}]", g.audience, g.scopes.join(" ")))
+            .collect();
+        writeln!(
+            out,
+            "client: {} / {} -> {}",
+            client.id,
+            client.secret,
+            if grants.is_empty() {
+                "no grants".to_owned()
+            } else {
+                grants.join(", ")
+            }
+        )?;
+    }
+    let keys = state.key_summary();
+    writeln!(out, "keys: {keys}")?;
+    if let Some(client) = state.config().clients.iter().find(|c| !c.grants.is_empty()) {
+        let body = serde_json::json!({
+            "grant_type": "client_credentials",
+            "client_id": client.id,
+            "client_secret": client.secret,
+            "audience": client.grants[0].audience,
+        });
+        writeln!(
+            out,
+            "curl -s {issuer}oauth/token -H 'content-type: application/json' -d '{body}'"
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM (what `docker stop` and process managers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,66 @@
+//! OpenID Connect discovery and RFC 8414 metadata: the same document, with Auth0's fields.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::apply_faults;
+use crate::faults::Endpoint;
+use crate::server::AppState;
+
+pub(super) async fn openid_configuration(State(state): State<AppState>) -> Response {
+    serve(&state, Endpoint::OpenidConfiguration).await
+}
+
+pub(super) async fn oauth_authorization_server(State(state): State<AppState>) -> Response {
+    serve(&state, Endpoint::OauthAuthorizationServer).await
+}
+
+async fn serve(state: &AppState, endpoint: Endpoint) -> Response {
+    if let (Some(faulted), _) = apply_faults(state, endpoint).await {
+        return faulted;
+    }
+    Json(document(state.issuer())).into_response()
+}
+
+/// The tenant's metadata, field for field as Auth0 serves it. Endpoints a resource server never
+/// calls (authorize, userinfo, …) are listed as Auth0 lists them, though the mock does not serve
+/// them; like Auth0 there is no `grant_types_supported`.
+pub(crate) fn document(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}authorize"),
+        "token_endpoint": format!("{issuer}oauth/token"),
+        "device_authorization_endpoint": format!("{issuer}oauth/device/code"),
+        "userinfo_endpoint": format!("{issuer}userinfo"),
+        "mfa_challenge_endpoint": format!("{issuer}mfa/challenge"),
+        "jwks_uri": format!("{issuer}.well-known/jwks.json"),
+        "registration_endpoint": format!("{issuer}oidc/register"),
+        "revocation_endpoint": format!("{issuer}oauth/revoke"),
+        "scopes_supported": [
+            "openid", "profile", "offline_access", "name", "given_name", "family_name", "nickname",
+            "email", "email_verified", "picture", "created_at", "identities", "phone", "address"
+        ],
+        "response_types_supported": [
+            "code", "token", "id_token", "code token", "code id_token", "token id_token",
+            "code token id_token"
+        ],
+        "code_challenge_methods_supported": ["S256", "plain"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["public"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "private_key_jwt"
+        ],
+        "claims_supported": [
+            "aud", "auth_time", "created_at", "email", "email_verified", "exp", "family_name",
+            "given_name", "iat", "identities", "iss", "name", "nickname", "phone_number", "picture",
+            "sub"
+        ],
+        "request_uri_parameter_supported": false,
+        "request_parameter_supported": false,
+        "id_token_signing_alg_values_supported": ["HS256", "RS256", "PS256"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "PS256"],
+        "end_session_endpoint": format!("{issuer}oidc/logout"),
+    })
+}

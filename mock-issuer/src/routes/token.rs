@@ -1,0 +1,336 @@
+//! `POST /oauth/token`: the client-credentials grant with Auth0's parameters, answers and errors.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::apply_faults;
+use crate::TokenSpec;
+use crate::faults::Endpoint;
+use crate::server::AppState;
+
+/// Grant types Auth0 knows; any other is `unsupported_grant_type`, these are `unauthorized_client`
+/// when the client may not use them (the mock only implements client credentials).
+const KNOWN_GRANT_TYPES: &[&str] = &[
+    "client_credentials",
+    "authorization_code",
+    "refresh_token",
+    "password",
+    "implicit",
+    "http://auth0.com/oauth/grant-type/password-realm",
+    "http://auth0.com/oauth/grant-type/passwordless/otp",
+    "http://auth0.com/oauth/grant-type/mfa-oob",
+    "http://auth0.com/oauth/grant-type/mfa-otp",
+    "http://auth0.com/oauth/grant-type/mfa-recovery-code",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+];
+
+/// An OAuth error answer: `{"error":…,"error_description":…}` with its status.
+#[derive(Debug)]
+pub(crate) struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl OAuthError {
+    fn invalid_request(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description: description.into(),
+        }
+    }
+
+    fn missing(parameter: &str) -> Self {
+        Self::invalid_request(format!("Missing required parameter: {parameter}"))
+    }
+
+    fn unauthorized() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            error: "access_denied",
+            description: "Unauthorized".to_owned(),
+        }
+    }
+
+    fn forbidden(description: String) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            error: "access_denied",
+            description,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: &'a str,
+            error_description: &'a str,
+        }
+        no_store(
+            (
+                self.status,
+                Json(Body {
+                    error: self.error,
+                    error_description: &self.description,
+                }),
+            )
+                .into_response(),
+        )
+    }
+}
+
+/// RFC 6749 §5.1: token responses, errors included, must not be cached.
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    expires_in: u64,
+    token_type: &'static str,
+}
+
+pub(super) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let (Some(faulted), _) = apply_faults(&state, Endpoint::Token).await {
+        return faulted;
+    }
+    match issue(&state, &headers, body) {
+        Ok(response) => no_store(Json(response).into_response()),
+        Err(error) => {
+            tracing::info!(status = %error.status, error = error.error, description = %error.description, "token request refused");
+            error.into_response()
+        }
+    }
+}
+
+fn issue(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<TokenResponse, OAuthError> {
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            OAuthError {
+                status,
+                error: "invalid_request",
+                description: "Request body too large".to_owned(),
+            }
+        } else {
+            OAuthError::invalid_request("Could not read the request body")
+        }
+    })?;
+    let mut params = parse_body(headers, &body)?;
+    let basic = basic_credentials(headers)?;
+
+    let grant_type = params
+        .remove("grant_type")
+        .ok_or_else(|| OAuthError::missing("grant_type"))?;
+    if !KNOWN_GRANT_TYPES.contains(&grant_type.as_str()) {
+        return Err(OAuthError {
+            status: StatusCode::BAD_REQUEST,
+            error: "unsupported_grant_type",
+            description: format!("Unsupported grant type: {grant_type}"),
+        });
+    }
+
+    let body_id = params.remove("client_id");
+    let body_secret = params.remove("client_secret");
+    let (client_id, secret) = match (basic, body_id, body_secret) {
+        (Some(_), _, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "Only one client authentication method may be used",
+            ));
+        }
+        (Some((id, _)), Some(body_id), None) if id != body_id => {
+            return Err(OAuthError::invalid_request(
+                "client_id in the body does not match the Authorization header",
+            ));
+        }
+        (Some((id, secret)), _, None) => (id, Some(secret)),
+        (None, Some(id), secret) => (id, secret),
+        (None, None, _) => return Err(OAuthError::missing("client_id")),
+    };
+
+    let config = state.config();
+    let client = config
+        .client(&client_id)
+        .filter(|c| {
+            secret
+                .as_deref()
+                .is_some_and(|s| constant_time_eq(s.as_bytes(), c.secret.as_bytes()))
+        })
+        .ok_or_else(OAuthError::unauthorized)?;
+
+    if !client.grant_types.contains(&grant_type) {
+        return Err(OAuthError {
+            status: StatusCode::FORBIDDEN,
+            error: "unauthorized_client",
+            description: format!("Grant type '{grant_type}' not allowed for the client."),
+        });
+    }
+
+    let audience = params
+        .remove("audience")
+        .ok_or_else(|| OAuthError::missing("audience"))?;
+    let api = config
+        .api(&audience)
+        .ok_or_else(|| OAuthError::forbidden(format!("Service not found: {audience}")))?;
+    let grant = client.grant_for(&audience).ok_or_else(|| {
+        OAuthError::forbidden(format!(
+            "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
+        ))
+    })?;
+
+    let requested: Vec<&str> = params
+        .get("scope")
+        .map(|s| s.split_whitespace().collect())
+        .unwrap_or_default();
+    let missing: Vec<&str> = requested
+        .iter()
+        .copied()
+        .filter(|s| !grant.scopes.iter().any(|g| g == s))
+        .collect();
+    if !missing.is_empty() {
+        return Err(OAuthError::forbidden(format!(
+            "Client has not been granted scopes: {}",
+            missing.join(", ")
+        )));
+    }
+    // Granted order, as Auth0 answers; all granted scopes when none were asked for.
+    let scopes: Vec<String> = grant
+        .scopes
+        .iter()
+        .filter(|g| requested.is_empty() || requested.contains(&g.as_str()))
+        .cloned()
+        .collect();
+
+    let mut spec = TokenSpec::for_client(&client.id)
+        .audience(&api.identifier)
+        .scopes(scopes.clone())
+        .expires_in(api.token_lifetime)
+        .dialect(api.dialect);
+    if api.permissions_in_token {
+        spec = spec.permissions(scopes.clone());
+    }
+    let access_token = state.mint(&spec).map_err(|e| {
+        tracing::error!(error = %e, "signing a token failed");
+        OAuthError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: "Could not sign the token".to_owned(),
+        }
+    })?;
+    tracing::info!(client_id = %client.id, audience = %api.identifier, scope = %scopes.join(" "), "issued an access token");
+    Ok(TokenResponse {
+        access_token,
+        scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+        expires_in: api.token_lifetime,
+        token_type: "Bearer",
+    })
+}
+
+/// The body's parameters, from a form or a JSON object of strings. A parameter given twice is
+/// refused (RFC 6749 §3.2); an empty value counts as absent, as Auth0 treats it.
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let pairs: Vec<(String, String)> = match content_type.as_str() {
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body)
+            .map_err(|_| OAuthError::invalid_request("Malformed form body"))?,
+        "application/json" => {
+            let object: serde_json::Map<String, Value> =
+                serde_json::from_slice(body).map_err(|_| {
+                    OAuthError::invalid_request("Malformed JSON body: expected an object")
+                })?;
+            object
+                .into_iter()
+                .map(|(name, value)| match value {
+                    Value::String(s) => Ok((name, s)),
+                    _ => Err(OAuthError::invalid_request(format!(
+                        "Invalid parameter: {name} must be a string"
+                    ))),
+                })
+                .collect::<Result<_, _>>()?
+        }
+        _ => {
+            return Err(OAuthError::invalid_request(
+                "Content-Type must be application/x-www-form-urlencoded or application/json",
+            ));
+        }
+    };
+    let mut params = HashMap::new();
+    for (name, value) in pairs {
+        if params.contains_key(&name) {
+            return Err(OAuthError::invalid_request(format!(
+                "Duplicate parameter: {name}"
+            )));
+        }
+        if !value.is_empty() {
+            params.insert(name, value);
+        }
+    }
+    Ok(params)
+}
+
+/// `Authorization: Basic` credentials (RFC 6749 §2.3.1: id and secret are form-urlencoded
+/// before base64). No header is `None`; any other scheme or a malformed value is refused.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || OAuthError::invalid_request("Malformed Authorization header");
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, encoded) = value.split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(malformed());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let unescape = |s: &str| -> Result<String, OAuthError> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(&format!("v={}", s.replace('&', "%26")))
+                .map_err(|_| malformed())?;
+        Ok(pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default())
+    };
+    Ok(Some((unescape(id)?, unescape(secret)?)))
+}
+
+/// Compares secrets without an early exit, so timing does not reveal how much of a guess matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
