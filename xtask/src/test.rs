@@ -16,12 +16,26 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     .run()?;
     let _insta = sh.push_env("INSTA_UPDATE", "no");
     let _ci = sh.push_env("CI", "true");
-    if cmd!(sh, "cargo nextest --version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
-        cmd!(sh, "cargo nextest run --workspace --locked --no-fail-fast {extra...}").run()?;
+    if cmd!(sh, "cargo nextest --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+    {
+        cmd!(
+            sh,
+            "cargo nextest run --workspace --locked --no-fail-fast {extra...}"
+        )
+        .run()?;
         // nextest does not run doctests; they document the public API, so they must compile and pass.
         cmd!(sh, "cargo test --workspace --locked --doc").run()?;
     } else {
-        cmd!(sh, "cargo test --workspace --locked --no-fail-fast {extra...}").run()?;
+        cmd!(
+            sh,
+            "cargo test --workspace --locked --no-fail-fast {extra...}"
+        )
+        .run()?;
     }
     Ok(())
 }

@@ -163,5 +163,5 @@ fn seconds(duration: std::time::Duration) -> i64 {
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| seconds(elapsed))
+        .map_or(0, seconds)
 }

@@ -60,7 +60,7 @@ pub(crate) fn parse_compact<'a>(
         }
         _ => return Err(AuthError::invalid_token("Invalid Compact JWS")),
     }
-    if header.is_empty() || payload.is_empty() {
+    if header.is_empty() {
         return Err(AuthError::invalid_token("Invalid Compact JWS"));
     }
     let header_bytes = decode_base64url(header).ok_or(AuthError::invalid_token(

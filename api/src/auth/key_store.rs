@@ -126,7 +126,9 @@ impl KeyStore {
                     Selection::NoApplicableKey => {
                         // Perhaps the issuer rotated its keys: look again, once per cooldown.
                         return match self.refresh(policy.cooldown) {
-                            None => Err(NO_APPLICABLE_KEY),
+                            // Too soon to fetch; but a refresh may have finished since we
+                            // looked, so look once more at what is cached now.
+                            None => self.select_cached(kid, alg),
                             Some(refresh) => self.select_after(refresh, kid, alg).await,
                         };
                     }
@@ -159,6 +161,20 @@ impl KeyStore {
         match keys.select(kid, alg) {
             Selection::Found(key) => Ok(ResolvedKey { key, metadata }),
             Selection::NoApplicableKey => Err(NO_APPLICABLE_KEY),
+        }
+    }
+
+    fn select_cached(&self, kid: Option<&str>, alg: Algorithm) -> Result<ResolvedKey, AuthError> {
+        let state = self.inner.read();
+        match (&state.keys, &state.metadata) {
+            (Some(keys), Some(metadata)) => match keys.select(kid, alg) {
+                Selection::Found(key) => Ok(ResolvedKey {
+                    key,
+                    metadata: metadata.clone(),
+                }),
+                Selection::NoApplicableKey => Err(NO_APPLICABLE_KEY),
+            },
+            _ => Err(NO_APPLICABLE_KEY),
         }
     }
 
