@@ -143,11 +143,19 @@ impl KeySet {
     }
 }
 
+/// RSA private key members (RFC 7518 §6.3.2).
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
+
 /// Builds a [`VerificationKey`] from one JWK, or says why it is not usable.
 fn usable_key(jwk: &Value, allowed: &[Algorithm]) -> Result<VerificationKey, &'static str> {
     let field = |name: &str| jwk.get(name);
     if field("kty").and_then(Value::as_str) != Some("RSA") {
         return Err("not an RSA key");
+    }
+    // A published private key means anyone can sign: the issuer is misconfigured or
+    // compromised, and the key must not be trusted.
+    if PRIVATE_MEMBERS.iter().any(|member| field(member).is_some()) {
+        return Err("the JWK publishes private key material");
     }
     match field("use") {
         None => {}

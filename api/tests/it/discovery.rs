@@ -1,0 +1,256 @@
+//! Discovery: lazy, OpenID then RFC 8414, issuer-checked (RFC 8414 §3.3), timed out, never
+//! caching a failure, and skipped entirely when the issuer and JWKS URI are configured.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::*;
+
+fn discovery_answer(route: &str, template: ResponseTemplate) -> Mock {
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(template)
+}
+
+#[tokio::test]
+async fn starting_the_app_contacts_nobody() {
+    let issuer = TestIssuer::start().await;
+
+    let app = spawn_app(options(&issuer)).await;
+    assert_eq!(app.get("/api/public").await.status(), 200);
+
+    assert!(
+        issuer
+            .server
+            .received_requests()
+            .await
+            .expect("recording")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_rfc_8414_path_is_used_when_openid_discovery_is_absent() {
+    let issuer = TestIssuer::bare().await;
+    discovery_answer(OPENID_PATH, ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&issuer.server)
+        .await;
+    discovery_answer(
+        "/.well-known/oauth-authorization-server",
+        ResponseTemplate::new(200).set_body_json(issuer.discovery_document()),
+    )
+    .expect(1)
+    .mount(&issuer.server)
+    .await;
+    issuer.mount_jwks(&[TestKey::primary()]).await;
+    let app = spawn_app(options(&issuer)).await;
+
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn metadata_naming_another_issuer_is_refused() {
+    let issuer = TestIssuer::bare().await;
+    let mut document = issuer.discovery_document();
+    document["issuer"] = json!("https://evil.example/");
+    discovery_answer(
+        OPENID_PATH,
+        ResponseTemplate::new(200).set_body_json(document),
+    )
+    .mount(&issuer.server)
+    .await;
+    jwks_mock(&[TestKey::primary()])
+        .expect(0)
+        .mount(&issuer.server)
+        .await;
+    let app = spawn_app(options(&issuer)).await;
+
+    let evil_token = TestKey::primary().sign(&claims("https://evil.example/"));
+    assert_eq!(
+        app.get_with_token("/api/private", &evil_token)
+            .await
+            .status(),
+        503
+    );
+}
+
+#[tokio::test]
+async fn metadata_that_is_not_usable_is_refused() {
+    for document in [
+        json!({"jwks_uri": "http://127.0.0.1:1/jwks"}),
+        json!({"issuer": 7}),
+        json!("just a string"),
+    ] {
+        let issuer = TestIssuer::bare().await;
+        discovery_answer(
+            OPENID_PATH,
+            ResponseTemplate::new(200).set_body_json(document),
+        )
+        .mount(&issuer.server)
+        .await;
+        let app = spawn_app(options(&issuer)).await;
+        assert_eq!(
+            app.get_with_token("/api/private", &issuer.token())
+                .await
+                .status(),
+            503
+        );
+    }
+    // A remote plain-http jwks_uri is refused too.
+    let issuer = TestIssuer::bare().await;
+    let mut document = issuer.discovery_document();
+    document["jwks_uri"] = json!("http://keys.example/jwks.json");
+    discovery_answer(
+        OPENID_PATH,
+        ResponseTemplate::new(200).set_body_json(document),
+    )
+    .mount(&issuer.server)
+    .await;
+    let app = spawn_app(options(&issuer)).await;
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        503
+    );
+}
+
+#[tokio::test]
+async fn a_discovery_failure_is_not_cached() {
+    let issuer = TestIssuer::bare().await;
+    discovery_answer(OPENID_PATH, ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&issuer.server)
+        .await;
+    discovery_answer(
+        "/.well-known/oauth-authorization-server",
+        ResponseTemplate::new(500),
+    )
+    .up_to_n_times(1)
+    .mount(&issuer.server)
+    .await;
+    issuer.mount_discovery().await;
+    issuer.mount_jwks(&[TestKey::primary()]).await;
+    let mut options = options(&issuer);
+    options.jwks.retry_interval = Duration::ZERO;
+    let app = spawn_app(options).await;
+
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        503
+    );
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_slow_discovery_is_timed_out() {
+    let issuer = TestIssuer::bare().await;
+    discovery_answer(
+        OPENID_PATH,
+        ResponseTemplate::new(200)
+            .set_body_json(issuer.discovery_document())
+            .set_delay(Duration::from_secs(5)),
+    )
+    .mount(&issuer.server)
+    .await;
+    let mut options = options(&issuer);
+    options.jwks.http_timeout = Duration::from_millis(300);
+    let app = spawn_app(options).await;
+
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        503
+    );
+}
+
+#[tokio::test]
+async fn a_configured_issuer_and_jwks_uri_skip_discovery() {
+    let issuer = TestIssuer::bare().await;
+    discovery_answer(OPENID_PATH, ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&issuer.server)
+        .await;
+    jwks_mock(&[TestKey::primary()])
+        .expect(1)
+        .mount(&issuer.server)
+        .await;
+    let mut options = options(&issuer);
+    options.issuer_base_url = None;
+    options.issuer = Some(issuer.url());
+    options.jwks_uri = Some(
+        format!("{}.well-known/jwks.json", issuer.url())
+            .parse()
+            .expect("url"),
+    );
+    let app = spawn_app(options).await;
+
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_configured_jwks_uri_overrides_the_discovered_one() {
+    let issuer = TestIssuer::start().await;
+    let keys_elsewhere = TestIssuer::bare().await;
+    jwks_mock(&[TestKey::secondary()])
+        .expect(1)
+        .mount(&keys_elsewhere.server)
+        .await;
+    let mut options = options(&issuer);
+    options.jwks_uri = Some(
+        format!("{}.well-known/jwks.json", keys_elsewhere.url())
+            .parse()
+            .expect("url"),
+    );
+    let app = spawn_app(options).await;
+
+    let token = TestKey::secondary().sign(&claims(&issuer.url()));
+    assert_eq!(
+        app.get_with_token("/api/private", &token).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_base_url_may_omit_the_trailing_slash_but_iss_must_match_the_metadata_exactly() {
+    let issuer = TestIssuer::start().await;
+    let mut options = options(&issuer);
+    options.issuer_base_url = Some(issuer.server.uri().parse().expect("url"));
+    let app = spawn_app(options).await;
+
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+    let without_slash = issuer.token_with(json!({"iss": issuer.server.uri()}));
+    assert_eq!(
+        app.get_with_token("/api/private", &without_slash)
+            .await
+            .status(),
+        401
+    );
+}

@@ -1,0 +1,434 @@
+//! The JWKS cache against a scripted issuer: fetch counts (`.expect(n)`), single flight,
+//! cooldown, stale-on-error, refused documents and the 503 path.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::*;
+
+fn jwks_answer(template: ResponseTemplate) -> Mock {
+    Mock::given(method("GET"))
+        .and(path(JWKS_PATH))
+        .respond_with(template)
+}
+
+async fn assert_unavailable(response: reqwest::Response) {
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert!(response.headers().get("www-authenticate").is_none());
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(
+        body["message"],
+        "The authorization server is unavailable; try again later"
+    );
+}
+
+#[tokio::test]
+async fn many_requests_share_one_discovery_and_one_jwks_fetch() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_mock(&[TestKey::primary()])
+        .expect(1)
+        .mount(&issuer.server)
+        .await;
+    let app = spawn_app(options(&issuer)).await;
+
+    for _ in 0..20 {
+        assert_eq!(
+            app.get_with_token("/api/private", &issuer.token())
+                .await
+                .status(),
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_requests_on_a_cold_cache_cause_one_fetch() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_answer(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"keys": [TestKey::primary().jwk()]}))
+            .set_delay(Duration::from_millis(300)),
+    )
+    .expect(1)
+    .mount(&issuer.server)
+    .await;
+    let app = spawn_app(options(&issuer)).await;
+    let token = issuer.token();
+
+    let statuses = join_all((0..100).map(|_| app.get_with_token("/api/private", &token))).await;
+
+    assert!(statuses.iter().all(|response| response.status() == 200));
+}
+
+/// Options whose unknown-kid cooldown is short enough for a test to let it pass.
+fn short_cooldown(issuer: &TestIssuer) -> api::auth::AuthOptions {
+    let mut options = options(issuer);
+    options.jwks.cooldown = COOLDOWN;
+    options
+}
+
+const COOLDOWN: Duration = Duration::from_millis(300);
+
+/// Lets the cooldown pass: passing time is the point here, not waiting for a server.
+async fn let_the_cooldown_pass() {
+    tokio::time::sleep(COOLDOWN + Duration::from_millis(50)).await;
+}
+
+#[tokio::test]
+async fn a_new_kid_triggers_one_refetch_however_many_requests_carry_it() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_mock(&[TestKey::primary()])
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&issuer.server)
+        .await;
+    jwks_answer(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"keys": [TestKey::primary().jwk(), TestKey::secondary().jwk()]}))
+            .set_delay(Duration::from_millis(100)),
+    )
+    .expect(1)
+    .mount(&issuer.server)
+    .await;
+    let app = spawn_app(short_cooldown(&issuer)).await;
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+    let_the_cooldown_pass().await;
+
+    let new_key_token = TestKey::secondary().sign(&claims(&issuer.url()));
+    let answers =
+        join_all((0..100).map(|_| app.get_with_token("/api/private", &new_key_token))).await;
+
+    let statuses: Vec<u16> = answers
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    assert!(statuses.iter().all(|&status| status == 200), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn within_the_cooldown_an_unknown_kid_causes_no_fetch() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_mock(&[TestKey::primary()])
+        .expect(1)
+        .mount(&issuer.server)
+        .await;
+    let app = spawn_app(options(&issuer)).await;
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+
+    let unknown = TestKey::secondary().sign(&claims(&issuer.url()));
+    let answer = answer(app.get_with_token("/api/private", &unknown).await).await;
+
+    assert_eq!(
+        answer.challenge,
+        invalid_token("no applicable key found in the JSON Web Key Set")
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_refetches_once_per_cooldown() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    // One fetch to load, one per cooldown for unknown kids: the flood in between costs nothing.
+    jwks_mock(&[TestKey::primary()])
+        .expect(3)
+        .mount(&issuer.server)
+        .await;
+    let app = spawn_app(short_cooldown(&issuer)).await;
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+
+    for _round in 0..2 {
+        let_the_cooldown_pass().await;
+        for n in 0..20 {
+            let token = TestKey::secondary().sign_raw(
+                &json!({"alg": "RS256", "typ": "JWT", "kid": format!("unknown-{n}")}),
+                &claims(&issuer.url()),
+            );
+            let answer = answer(app.get_with_token("/api/private", &token).await).await;
+            assert_eq!(answer.status, 401);
+            assert_eq!(
+                answer.challenge,
+                invalid_token("no applicable key found in the JSON Web Key Set")
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failing_refresh_keeps_the_good_keys_serving() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_mock(&[TestKey::primary()])
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&issuer.server)
+        .await;
+    let mut options = options(&issuer);
+    // Every request finds the cache expired and starts a background refresh.
+    options.jwks.cache_max_age = Duration::ZERO;
+    options.jwks.cooldown = Duration::ZERO;
+    let app = spawn_app(options).await;
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+
+    for failure in [
+        ResponseTemplate::new(500),
+        ResponseTemplate::new(200).set_body_string("<html>oops</html>"),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": []})),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": [TestKey::weak().jwk()]})),
+    ] {
+        let mock = jwks_answer(failure)
+            .named("failing refresh")
+            .mount_as_scoped(&issuer.server)
+            .await;
+        for _ in 0..5 {
+            assert_eq!(
+                app.get_with_token("/api/private", &issuer.token())
+                    .await
+                    .status(),
+                200
+            );
+        }
+        drop(mock);
+    }
+}
+
+#[tokio::test]
+async fn keys_older_than_the_stale_limit_are_not_used_when_the_issuer_fails() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_mock(&[TestKey::primary()])
+        .up_to_n_times(1)
+        .mount(&issuer.server)
+        .await;
+    jwks_answer(ResponseTemplate::new(503))
+        .mount(&issuer.server)
+        .await;
+    let mut options = options(&issuer);
+    options.jwks.stale_max_age = Duration::ZERO;
+    options.jwks.retry_interval = Duration::ZERO;
+    let app = spawn_app(options).await;
+
+    // The first request loads the keys and uses them at once.
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+    // From then on they are too old, and the issuer cannot give new ones.
+    assert_unavailable(app.get_with_token("/api/private", &issuer.token()).await).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_issuer_is_a_503_not_the_clients_fault_and_recovery_is_automatic() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_answer(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&issuer.server)
+        .await;
+    jwks_mock(&[TestKey::primary()]).mount(&issuer.server).await;
+    let mut options = options(&issuer);
+    options.jwks.retry_interval = Duration::ZERO;
+    let app = spawn_app(options).await;
+
+    assert_unavailable(app.get_with_token("/api/private", &issuer.token()).await).await;
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_dead_issuer_address_is_a_503() {
+    // Bind a port, then free it: nothing listens there any more.
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let mut options =
+        api::auth::AuthOptions::new(format!("http://{address}/").parse().expect("url"), AUDIENCE);
+    options.jwks.http_timeout = Duration::from_secs(2);
+    let app = spawn_app(options).await;
+    let token = TestKey::primary().sign(&claims(&format!("http://{address}/")));
+
+    assert_unavailable(app.get_with_token("/api/private", &token).await).await;
+    assert_eq!(app.get("/api/public").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_slow_jwks_times_out_into_a_503() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_answer(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"keys": [TestKey::primary().jwk()]}))
+            .set_delay(Duration::from_secs(5)),
+    )
+    .mount(&issuer.server)
+    .await;
+    let mut options = options(&issuer);
+    options.jwks.http_timeout = Duration::from_millis(300);
+    let app = spawn_app(options).await;
+
+    assert_unavailable(app.get_with_token("/api/private", &issuer.token()).await).await;
+}
+
+#[tokio::test]
+async fn oversized_malformed_and_hostile_key_sets_are_refused() {
+    let oversized = format!(
+        r#"{{"keys":[{}],"padding":"{}"}}"#,
+        TestKey::primary().jwk(),
+        "x".repeat(300 * 1024)
+    );
+    let too_many: Vec<_> = (0..101).map(|_| TestKey::primary().jwk()).collect();
+    let mut wrong_use = TestKey::primary().jwk();
+    wrong_use["use"] = json!("enc");
+    let mut wrong_alg = TestKey::primary().jwk();
+    wrong_alg["alg"] = json!("RS512");
+    let mut no_verify = TestKey::primary().jwk();
+    no_verify["key_ops"] = json!(["encrypt"]);
+    let mut even_exponent = TestKey::primary().jwk();
+    even_exponent["e"] = json!("AQAA");
+    let mut exponent_one = TestKey::primary().jwk();
+    exponent_one["e"] = json!("AQ");
+
+    let documents = [
+        ResponseTemplate::new(200).set_body_string(oversized),
+        ResponseTemplate::new(200).set_body_string("{\"keys\": [tru"),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": too_many})),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": [TestKey::weak().jwk()]})),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": [wrong_use]})),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": [wrong_alg]})),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": [no_verify]})),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": [even_exponent]})),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": [exponent_one]})),
+        ResponseTemplate::new(200).set_body_json(json!({"keys": []})),
+    ];
+    for document in documents {
+        let issuer = TestIssuer::bare().await;
+        issuer.mount_discovery().await;
+        jwks_answer(document).mount(&issuer.server).await;
+        let app = spawn_app(options(&issuer)).await;
+        assert_unavailable(app.get_with_token("/api/private", &issuer.token()).await).await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_signed_by_a_weak_key_finds_no_key_even_if_published() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    issuer
+        .mount_jwks(&[TestKey::primary(), TestKey::weak()])
+        .await;
+    let app = spawn_app(options(&issuer)).await;
+
+    // Signed by the primary key: the point is that the weak key's kid finds nothing.
+    let token = TestKey::primary().sign_raw(
+        &json!({"alg": "RS256", "typ": "JWT", "kid": TestKey::weak().kid()}),
+        &claims(&issuer.url()),
+    );
+    let answer = answer(app.get_with_token("/api/private", &token).await).await;
+
+    assert_eq!(
+        answer.challenge,
+        invalid_token("no applicable key found in the JSON Web Key Set")
+    );
+}
+
+#[tokio::test]
+async fn a_slow_background_refresh_never_delays_requests_with_a_cached_key() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_mock(&[TestKey::primary()])
+        .up_to_n_times(1)
+        .mount(&issuer.server)
+        .await;
+    jwks_answer(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"keys": [TestKey::primary().jwk()]}))
+            .set_delay(Duration::from_secs(30)),
+    )
+    .mount(&issuer.server)
+    .await;
+    let mut options = options(&issuer);
+    options.jwks.cache_max_age = Duration::ZERO;
+    options.jwks.cooldown = Duration::ZERO;
+    options.jwks.http_timeout = Duration::from_secs(30);
+    let app = spawn_app(options).await;
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+
+    // The refresh now hangs for 30 s; each request must still be answered from the cache. The
+    // generous per-request limit only turns a regression into a failure instead of a hang.
+    for _ in 0..10 {
+        let response = app
+            .request(reqwest::Method::GET, "/api/private")
+            .bearer_auth(issuer.token())
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .expect("answered from the cache while the refresh hangs");
+        assert_eq!(response.status(), 200);
+    }
+    let jwks_fetches = issuer
+        .server
+        .received_requests()
+        .await
+        .expect("recording")
+        .iter()
+        .filter(|request| request.url.path() == JWKS_PATH)
+        .count();
+    assert_eq!(
+        jwks_fetches, 2,
+        "the load, then one single-flight refresh still in flight"
+    );
+}
+
+#[tokio::test]
+async fn a_key_published_with_its_private_part_is_never_trusted() {
+    let mut leaked = TestKey::primary().jwk();
+    leaked["d"] = json!("AQAB");
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_answer(ResponseTemplate::new(200).set_body_json(json!({"keys": [leaked]})))
+        .mount(&issuer.server)
+        .await;
+    let app = spawn_app(options(&issuer)).await;
+
+    assert_unavailable(app.get_with_token("/api/private", &issuer.token()).await).await;
+}

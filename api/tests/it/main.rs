@@ -1,0 +1,13 @@
+//! Integration tests of the api crate: one binary, a module per area, every server real and
+//! on a port of the OS's choosing.
+
+mod authorize;
+mod config;
+mod discovery;
+mod helpers;
+mod jwks;
+mod observability;
+mod routes;
+mod token_location;
+mod tokens;
+mod wycheproof;

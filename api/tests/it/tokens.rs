@@ -1,0 +1,463 @@
+//! Token validation end to end: every way a token can be wrong gets 401 `invalid_token` with a
+//! specific description (RFC 7515, 7519, 8725, 9068), and the header-only refusals cost no
+//! network call.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn b64(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(value.to_string())
+}
+
+/// Asserts `token` is refused on both protected routes with `description`.
+async fn assert_refused(app: &TestApp, token: &str, description: &str) {
+    for route in ["/api/private", "/api/private-scoped"] {
+        let answer = answer(app.get_with_token(route, token).await).await;
+        assert_eq!(answer.status, 401, "{route}: {description}");
+        assert_eq!(answer.challenge, invalid_token(description), "{route}");
+        assert_eq!(answer.message, description, "{route}");
+    }
+}
+
+#[tokio::test]
+async fn claim_violations_are_refused_with_specific_descriptions() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn_app(options(&issuer)).await;
+    let now = now();
+    let bare_issuer = issuer.url().trim_end_matches('/').to_owned();
+
+    let cases = [
+        (
+            json!({"exp": now - 60}),
+            "\"exp\" claim timestamp check failed",
+        ),
+        (json!({"exp": null}), "Missing 'exp' claim"),
+        (json!({"exp": "tomorrow"}), "'exp' claim must be a number"),
+        (
+            json!({"nbf": now + 60}),
+            "\"nbf\" claim timestamp check failed",
+        ),
+        (
+            json!({"iat": now + 60}),
+            "\"iat\" claim timestamp check failed (in the future)",
+        ),
+        (
+            json!({"aud": "https://other/api"}),
+            "Unexpected 'aud' value",
+        ),
+        (
+            json!({"aud": ["https://other/api"]}),
+            "Unexpected 'aud' value",
+        ),
+        (json!({"aud": null}), "Missing 'aud' claim"),
+        (
+            json!({"aud": 42}),
+            "'aud' claim must be a string or an array of strings",
+        ),
+        (
+            json!({"iss": "https://evil.example/"}),
+            "Unexpected 'iss' value",
+        ),
+        (json!({"iss": bare_issuer}), "Unexpected 'iss' value"),
+        (json!({"iss": null}), "Missing 'iss' claim"),
+        (json!({"iss": 1}), "'iss' claim must be a string"),
+        (json!({"sub": 1}), "'sub' claim must be a string"),
+        (
+            json!({"client_id": ["a"]}),
+            "'client_id' claim must be a string",
+        ),
+        (json!({"jti": 7}), "'jti' claim must be a string"),
+        (
+            json!({"scope": {"read": true}}),
+            "'scope' claim must be a string or an array of strings",
+        ),
+    ];
+    for (changes, description) in cases {
+        assert_refused(&app, &issuer.token_with(changes), description).await;
+    }
+}
+
+#[tokio::test]
+async fn tokens_within_the_clock_tolerance_and_audience_arrays_with_ours_are_accepted() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn_app(options(&issuer)).await;
+    let now = now();
+
+    for changes in [
+        json!({"exp": now - 2}),
+        json!({"nbf": now + 2, "iat": now + 2}),
+        json!({"aud": ["https://other/api", AUDIENCE]}),
+        json!({"aud": [AUDIENCE, format!("{}userinfo", issuer.url())]}),
+        json!({"exp": now as f64 + 100.5}),
+    ] {
+        let response = app
+            .get_with_token("/api/private", &issuer.token_with(changes.clone()))
+            .await;
+        assert_eq!(response.status(), 200, "{changes}");
+    }
+}
+
+#[tokio::test]
+async fn header_attacks_are_refused_before_any_network_call() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn_app(options(&issuer)).await;
+    let claims = claims(&issuer.url());
+    let payload = b64(&claims);
+    let key = TestKey::primary();
+    let valid = issuer.token();
+    let signature = valid.rsplit_once('.').expect("dot").1;
+
+    let unsigned = |alg: &str| format!("{}.{payload}.", b64(&json!({"alg": alg, "typ": "JWT"})));
+    let cases: Vec<(String, &str)> = vec![
+        (
+            unsigned("none"),
+            "Unsecured tokens ('alg' none) are not accepted",
+        ),
+        (
+            unsigned("NoNe"),
+            "Unsecured tokens ('alg' none) are not accepted",
+        ),
+        (
+            format!("{}.{payload}.{signature}", b64(&json!({"alg": "none"}))),
+            "Unsecured tokens ('alg' none) are not accepted",
+        ),
+        // HS256 "signed" with the public key: the classic algorithm confusion (RFC 8725 §2.1).
+        (
+            format!(
+                "{}.{payload}.{signature}",
+                b64(&json!({"alg": "HS256", "kid": key.kid()}))
+            ),
+            "Symmetric algorithms (HMAC) are not accepted",
+        ),
+        (
+            format!(
+                "{}.{payload}.{signature}",
+                b64(&json!({"alg": "ES256", "kid": key.kid()}))
+            ),
+            "Unsupported 'alg' value",
+        ),
+        (
+            format!(
+                "{}.{payload}.{signature}",
+                b64(&json!({"alg": "RS384", "kid": key.kid()}))
+            ),
+            "Unsupported 'alg' value",
+        ),
+        (
+            key.sign_raw(
+                &json!({"alg": "RS256", "kid": key.kid(), "crit": ["exp"]}),
+                &claims,
+            ),
+            "Unrecognized 'crit' header parameter",
+        ),
+        (
+            key.sign_raw(
+                &json!({"alg": "RS256", "kid": key.kid(), "b64": false, "crit": ["b64"]}),
+                &claims,
+            ),
+            "Unrecognized 'crit' header parameter",
+        ),
+        (
+            key.sign_raw(
+                &json!({"alg": "RS256", "kid": key.kid(), "typ": "JOSE"}),
+                &claims,
+            ),
+            "Unexpected 'typ' value",
+        ),
+        (
+            key.sign_raw(
+                &json!({"alg": "RS256", "kid": key.kid(), "typ": "id_token+jwt"}),
+                &claims,
+            ),
+            "Unexpected 'typ' value",
+        ),
+        (
+            key.sign_bytes(
+                format!(r#"{{"alg":"RS256","alg":"none","kid":"{}"}}"#, key.kid()).as_bytes(),
+                claims.to_string().as_bytes(),
+            ),
+            "Invalid Token or Protected Header formatting",
+        ),
+        (
+            "a.b.c.d.e".into(),
+            "Encrypted tokens (JWE) are not accepted",
+        ),
+        ("abc".into(), "Invalid Compact JWS"),
+        // `{"alg":"RS256" }` is 16 bytes: its last base64url character has 4 unused bits.
+        (
+            format!(
+                "{}.{payload}.{signature}",
+                tweak_last_char(&URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256" }"#))
+            ),
+            "Invalid Token or Protected Header formatting",
+        ),
+        (
+            valid.rsplit_once('.').expect("dot").0.to_owned(),
+            "Invalid Compact JWS",
+        ),
+        (
+            format!("{}.", valid.rsplit_once('.').expect("dot").0),
+            "Missing signature",
+        ),
+        ("e".repeat(16 * 1024 + 1), "Token is too large"),
+    ];
+    for (token, description) in &cases {
+        assert_refused(&app, token, description).await;
+    }
+    assert!(
+        issuer
+            .server
+            .received_requests()
+            .await
+            .expect("recording")
+            .is_empty(),
+        "no refusal above may cost a discovery or JWKS fetch"
+    );
+}
+
+#[tokio::test]
+async fn signature_attacks_are_refused() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn_app(options(&issuer)).await;
+    let claims = claims(&issuer.url());
+    let primary = TestKey::primary();
+    let valid = issuer.token();
+    let (input, signature) = valid.rsplit_once('.').expect("dot");
+    let mut flipped = URL_SAFE_NO_PAD.decode(signature).expect("b64");
+    flipped[10] ^= 1;
+
+    let cases: Vec<(String, &str)> = vec![
+        // Another key's signature under our kid.
+        (
+            TestKey::secondary().sign_raw(
+                &json!({"alg": "RS256", "typ": "JWT", "kid": primary.kid()}),
+                &claims,
+            ),
+            "signature verification failed",
+        ),
+        (
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(&flipped)),
+            "signature verification failed",
+        ),
+        // 340 characters are exactly 255 bytes: one byte short of a 2048-bit signature.
+        (
+            format!("{input}.{}", &signature[..340]),
+            "signature verification failed",
+        ),
+        // The payload changed after signing.
+        (
+            format!(
+                "{}.{}.{signature}",
+                input.split('.').next().expect("header"),
+                b64(&with(claims.clone(), json!({"scope": "admin"})))
+            ),
+            "signature verification failed",
+        ),
+        // Non-canonical base64url of the signature (a set trailing bit).
+        (
+            format!("{input}.{}", tweak_last_char(signature)),
+            "Invalid Compact JWS",
+        ),
+    ];
+    for (token, description) in &cases {
+        assert_refused(&app, token, description).await;
+    }
+}
+
+/// Changes the last base64url character so only the unused low bits differ.
+fn tweak_last_char(encoded: &str) -> String {
+    let (head, last) = encoded.split_at(encoded.len() - 1);
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let index = alphabet
+        .iter()
+        .position(|&c| c == last.as_bytes()[0])
+        .expect("base64url");
+    // 2048-bit signatures are 256 bytes: 342 characters whose last one carries 4 unused bits.
+    format!("{head}{}", alphabet[index ^ 1] as char)
+}
+
+#[tokio::test]
+async fn keys_embedded_in_the_header_are_never_used() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn_app(options(&issuer)).await;
+    let attacker = TestKey::secondary();
+    let claims = claims(&issuer.url());
+
+    for embedded in [
+        json!({"jwk": attacker.jwk()}),
+        json!({"jku": format!("{}attacker/jwks.json", issuer.url())}),
+        json!({"x5u": "https://attacker.example/cert.pem"}),
+        json!({"x5c": ["MIIB"]}),
+    ] {
+        let mut header = json!({"alg": "RS256", "typ": "JWT", "kid": TestKey::primary().kid()});
+        header
+            .as_object_mut()
+            .expect("object")
+            .extend(embedded.as_object().expect("object").clone());
+        let token = attacker.sign_raw(&header, &claims);
+        assert_refused(&app, &token, "signature verification failed").await;
+    }
+    let fetched: Vec<String> = issuer
+        .server
+        .received_requests()
+        .await
+        .expect("recording")
+        .iter()
+        .map(|request| request.url.path().to_owned())
+        .collect();
+    assert!(
+        !fetched.iter().any(|path| path.contains("attacker")),
+        "{fetched:?}"
+    );
+}
+
+#[tokio::test]
+async fn payloads_that_are_not_a_clean_json_object_are_refused() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn_app(options(&issuer)).await;
+    let key = TestKey::primary();
+    let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, key.kid());
+    let iss = issuer.url();
+    let exp = now() + 600;
+
+    for payload in [
+        format!(r#"{{"iss":"{iss}","aud":"{AUDIENCE}","exp":{exp},"aud":"https://other"}}"#),
+        "[1,2,3]".to_owned(),
+        "not json".to_owned(),
+        format!("{}1{}", "[".repeat(200), "]".repeat(200)),
+    ] {
+        let token = key.sign_bytes(header.as_bytes(), payload.as_bytes());
+        assert_refused(
+            &app,
+            &token,
+            "JWT Claims Set must be a top-level JSON object",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_without_kid_is_accepted_only_when_one_key_fits() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    issuer.mount_jwks(&[TestKey::primary()]).await;
+    let app = spawn_app(options(&issuer)).await;
+    let claims = claims(&issuer.url());
+
+    let token = TestKey::primary().sign_raw(&json!({"alg": "RS256", "typ": "JWT"}), &claims);
+    assert_eq!(
+        app.get_with_token("/api/private", &token).await.status(),
+        200
+    );
+
+    let two_keys = TestIssuer::bare().await;
+    two_keys.mount_discovery().await;
+    two_keys
+        .mount_jwks(&[TestKey::primary(), TestKey::secondary()])
+        .await;
+    let app = spawn_app(options(&two_keys)).await;
+    let token = TestKey::primary().sign_raw(
+        &json!({"alg": "RS256", "typ": "JWT"}),
+        &super::helpers::claims(&two_keys.url()),
+    );
+    assert_refused(
+        &app,
+        &token,
+        "no applicable key found in the JSON Web Key Set",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn strict_mode_requires_at_jwt_and_the_rfc_9068_claims() {
+    let issuer = TestIssuer::start().await;
+    let mut strict = options(&issuer);
+    strict.strict = true;
+    let app = spawn_app(strict).await;
+    let key = TestKey::primary();
+    let at_jwt = json!({"alg": "RS256", "typ": "at+jwt", "kid": key.kid()});
+    let complete = with(
+        claims(&issuer.url()),
+        json!({"client_id": "reader", "jti": "id-1"}),
+    );
+
+    assert_eq!(
+        app.get_with_token("/api/private", &key.sign_raw(&at_jwt, &complete))
+            .await
+            .status(),
+        200
+    );
+    let application = json!({"alg": "RS256", "typ": "application/AT+JWT", "kid": key.kid()});
+    assert_eq!(
+        app.get_with_token("/api/private", &key.sign_raw(&application, &complete))
+            .await
+            .status(),
+        200
+    );
+    assert_refused(&app, &key.sign(&complete), "Unexpected 'typ' value").await;
+    assert_refused(
+        &app,
+        &key.sign_raw(&at_jwt, &with(complete.clone(), json!({"jti": null}))),
+        "Missing 'jti' claim",
+    )
+    .await;
+    assert_refused(
+        &app,
+        &key.sign_raw(&at_jwt, &with(complete.clone(), json!({"client_id": null}))),
+        "Missing 'client_id' claim",
+    )
+    .await;
+    assert_refused(
+        &app,
+        &key.sign_raw(&at_jwt, &with(complete.clone(), json!({"sub": null}))),
+        "Missing 'sub' claim",
+    )
+    .await;
+    assert_refused(
+        &app,
+        &key.sign_raw(&at_jwt, &with(complete, json!({"iat": null}))),
+        "Missing 'iat' claim",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_maximum_token_age_refuses_old_tokens() {
+    let issuer = TestIssuer::start().await;
+    let mut options = options(&issuer);
+    options.max_token_age = Some(std::time::Duration::from_secs(60));
+    let app = spawn_app(options).await;
+
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+    assert_refused(
+        &app,
+        &issuer.token_with(json!({"iat": now() - 3600})),
+        "\"iat\" claim timestamp check failed (too far in the past)",
+    )
+    .await;
+    assert_refused(
+        &app,
+        &issuer.token_with(json!({"iat": null})),
+        "Missing 'iat' claim",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn algorithms_off_the_allow_list_are_refused_even_when_a_key_exists() {
+    let issuer = TestIssuer::start().await;
+    let mut options = options(&issuer);
+    options.algorithms = vec![api::auth::Algorithm::PS256];
+    let app = spawn_app(options).await;
+
+    // The published key says alg RS256, so it may not verify PS256 tokens either.
+    assert_refused(&app, &issuer.token(), "Unsupported 'alg' value").await;
+}
