@@ -7,6 +7,7 @@ mod discovery;
 mod helpers;
 mod jwks;
 mod observability;
+mod properties;
 mod routes;
 mod token_location;
 mod tokens;
