@@ -1,1 +1,20 @@
-//! The conformance suite for resource servers that speak the quickstart's contract (see issue 4).
+//! The conformance suite for resource servers that speak the quickstart's contract
+//! (`GET /api/public`, `/api/private`, `/api/private-scoped` behind Auth0 access tokens).
+//!
+//! It is black-box: it talks to a server only over HTTP and makes its tokens with a
+//! [`mock_issuer::MockIssuer`], so it certifies this project's `api`, the Express original or
+//! any other implementation the same way.
+//!
+//! - [`catalogue`]: the cases, as data: how the token is made, where it goes, what must come
+//!   back, and whether the rule is the reference contract's or this project's stricter one.
+//! - [`forge`]: turns a case's recipe into a token (valid, expired, hostile, …).
+//! - [`runner`]: sends each case to a target and judges the answer; [`runner::Report`] prints
+//!   the table and the `N passed, M failed` line.
+
+pub mod catalogue;
+pub mod challenge;
+pub mod forge;
+pub mod runner;
+
+/// The API identifier the suite's tokens are issued for (the mock issuer's default API).
+pub const AUDIENCE: &str = "https://quickstarts/api";

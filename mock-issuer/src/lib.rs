@@ -127,6 +127,17 @@ impl MockIssuer {
             .expect("signing with a generated RSA key cannot fail")
     }
 
+    /// Signs raw header and payload bytes (RS256, current key) without any JSON processing:
+    /// for hostile tokens with duplicate members or deep nesting.
+    ///
+    /// # Panics
+    /// As [`MockIssuer::mint`].
+    pub fn sign_raw_bytes(&self, header: &[u8], payload: &[u8]) -> String {
+        self.state
+            .sign_raw_bytes(header, payload)
+            .expect("signing with a generated RSA key cannot fail")
+    }
+
     /// The kid of the key tokens are signed with now.
     pub fn current_kid(&self) -> String {
         self.state.current_kid()

@@ -121,6 +121,16 @@ impl AppState {
         )
     }
 
+    /// Signs raw header and payload bytes, RS256 with the current key: for hostile tokens whose
+    /// JSON no serializer would write (duplicate members, deep nesting).
+    ///
+    /// # Errors
+    /// Only if the signing backend fails.
+    pub fn sign_raw_bytes(&self, header: &[u8], payload: &[u8]) -> Result<String, Error> {
+        let key = self.keys().current.clone();
+        token::sign_compact(header, payload, &key)
+    }
+
     /// Promotes next to current and publishes a new next; persists the ring if it has a data dir.
     /// Blocking (generates a key).
     ///

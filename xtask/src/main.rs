@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's automation, one module per task, each shelling out through xshell.
 
+mod conformance;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -8,10 +9,16 @@ use anyhow::{Result, bail};
 use xshell::Shell;
 
 /// The tasks, with the one-line help that `cargo xtask` prints.
-const TASKS: &[(&str, &str)] = &[(
-    "test",
-    "fmt --check, clippy -D warnings, then every test of the workspace (what CI runs)",
-)];
+const TASKS: &[(&str, &str)] = &[
+    (
+        "test",
+        "fmt --check, clippy -D warnings, then every test of the workspace (what CI runs)",
+    ),
+    (
+        "conformance",
+        "--target URL [--issuer-port N] [--strict]: certify a running server against the contract",
+    ),
+];
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -24,6 +31,7 @@ fn main() -> Result<()> {
     sh.change_dir(project_root());
     match task.as_str() {
         "test" => test::run(&sh, &rest),
+        "conformance" => conformance::run(&sh, &rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())

@@ -1,0 +1,357 @@
+//! Making each case's token: the default Auth0 token changed as the recipe says, signed by the
+//! issuer (or a foreign key), then tampered with.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use mock_issuer::MockIssuer;
+use serde_json::{Map, Value, json};
+
+use crate::catalogue::{KeyForm, Recipe, Signer, Tamper, Val};
+
+/// What tokens are made with: the issuer under test's key and a foreign one.
+pub struct Forge<'a> {
+    issuer: &'a MockIssuer,
+    foreign: &'a MockIssuer,
+    /// The issuer's current public JWK, for the HMAC-confusion attacks.
+    public_jwk: Value,
+    foreign_jwk: Value,
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl<'a> Forge<'a> {
+    /// A forge for tokens of `issuer`; `foreign` signs what the issuer never would.
+    pub fn new(issuer: &'a MockIssuer, foreign: &'a MockIssuer) -> Self {
+        Forge {
+            public_jwk: current_jwk(issuer),
+            foreign_jwk: current_jwk(foreign),
+            issuer,
+            foreign,
+        }
+    }
+
+    /// The default claims: a client-credentials token as Auth0 mints it, scope `read:messages`.
+    pub fn default_claims(&self) -> Map<String, Value> {
+        let now = now();
+        let Value::Object(claims) = json!({
+            "iss": self.issuer.url(),
+            "sub": "reader@clients",
+            "aud": crate::AUDIENCE,
+            "iat": now,
+            "exp": now + 3600,
+            "scope": "read:messages",
+            "azp": "reader",
+            "gty": "client-credentials",
+        }) else {
+            unreachable!("a JSON object literal")
+        };
+        claims
+    }
+
+    /// The default protected header: `{"alg":"RS256","typ":"JWT","kid":<current>}`.
+    pub fn default_header(&self) -> Map<String, Value> {
+        let Value::Object(header) =
+            json!({"alg": "RS256", "typ": "JWT", "kid": self.issuer.current_kid()})
+        else {
+            unreachable!("a JSON object literal")
+        };
+        header
+    }
+
+    /// Signs `header` and `claims` with `signer` (always RS256, whatever `alg` says).
+    pub fn sign(
+        &self,
+        header: &Map<String, Value>,
+        claims: &Map<String, Value>,
+        signer: Signer,
+    ) -> String {
+        let issuer = match signer {
+            Signer::Issuer => self.issuer,
+            Signer::Foreign => self.foreign,
+        };
+        issuer.sign_raw(
+            &Value::Object(header.clone()),
+            &Value::Object(claims.clone()),
+        )
+    }
+
+    /// Makes the token a recipe describes.
+    pub fn token(&self, recipe: &Recipe) -> String {
+        let mut claims = self.default_claims();
+        let mut header = self.default_header();
+        self.apply(&mut claims, &recipe.claims);
+        self.apply(&mut header, &recipe.header);
+        if recipe.tamper == Tamper::EmbedForeignJwk {
+            header.insert("jwk".into(), self.foreign_jwk.clone());
+            let token = self.sign(&header, &claims, Signer::Foreign);
+            return token;
+        }
+        match &recipe.tamper {
+            Tamper::DuplicateAudience => {
+                return self.sign_text(
+                    &Value::Object(header).to_string(),
+                    &with_duplicate(&claims, "aud", &json!("https://other/api")),
+                );
+            }
+            Tamper::DuplicateAlg => {
+                let header_text = Value::Object(header.clone()).to_string();
+                let duplicated = format!("{{\"alg\":\"none\",{}", &header_text[1..]);
+                return self.sign_text(&duplicated, &Value::Object(claims).to_string());
+            }
+            Tamper::Oversized(size) => {
+                claims.insert("padding".into(), json!("x".repeat(*size)));
+            }
+            Tamper::DeepJson(depth) => {
+                let nested = format!("{}1{}", "[".repeat(*depth), "]".repeat(*depth));
+                let text = Value::Object(claims).to_string();
+                let payload = format!("{},\"deep\":{nested}}}", &text[..text.len() - 1]);
+                return self.sign_text(&Value::Object(header).to_string(), &payload);
+            }
+            _ => {}
+        }
+        let token = self.sign(&header, &claims, recipe.signer);
+        self.tamper(token, &header, &claims, &recipe.tamper)
+    }
+
+    fn apply(&self, members: &mut Map<String, Value>, changes: &[(&'static str, Val)]) {
+        for (name, change) in changes {
+            match change {
+                Val::Remove => {
+                    members.remove(*name);
+                }
+                Val::FromNow(offset) => {
+                    members.insert((*name).into(), json!(now() + offset));
+                }
+                Val::Set(value) => {
+                    members.insert((*name).into(), self.placeholders(value));
+                }
+            }
+        }
+    }
+
+    /// Replaces `{issuer}` and `{issuer-without-slash}` in string values.
+    fn placeholders(&self, value: &Value) -> Value {
+        match value {
+            Value::String(text) => Value::String(
+                text.replace(
+                    "{issuer-without-slash}",
+                    self.issuer.url().trim_end_matches('/'),
+                )
+                .replace("{issuer}", self.issuer.url()),
+            ),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|item| self.placeholders(item)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Signs raw header and payload text with the issuer's key (RS256), for payloads that are
+    /// not what a JSON serializer would write.
+    fn sign_text(&self, header: &str, payload: &str) -> String {
+        self.issuer
+            .sign_raw_bytes(header.as_bytes(), payload.as_bytes())
+    }
+
+    fn tamper(
+        &self,
+        token: String,
+        header: &Map<String, Value>,
+        claims: &Map<String, Value>,
+        tamper: &Tamper,
+    ) -> String {
+        let (input, signature) = token.rsplit_once('.').expect("a compact JWS has dots");
+        let (header_segment, payload_segment) = input.split_once('.').expect("three segments");
+        match tamper {
+            Tamper::None => token.clone(),
+            Tamper::AlgNone {
+                spelling,
+                keep_signature,
+            } => {
+                let mut header = header.clone();
+                header.insert("alg".into(), json!(spelling));
+                let header = b64(Value::Object(header).to_string().as_bytes());
+                let signature = if *keep_signature { signature } else { "" };
+                format!("{header}.{payload_segment}.{signature}")
+            }
+            Tamper::HmacWithPublicKey(form) => {
+                let mut header = header.clone();
+                header.insert("alg".into(), json!("HS256"));
+                let input = format!(
+                    "{}.{}",
+                    b64(Value::Object(header).to_string().as_bytes()),
+                    b64(Value::Object(claims.clone()).to_string().as_bytes())
+                );
+                let secret = key_form(&self.public_jwk, *form);
+                let key = jsonwebtoken::EncodingKey::from_secret(&secret)
+                    .expect("any bytes are an HMAC secret");
+                let signature = jsonwebtoken::crypto::sign(
+                    input.as_bytes(),
+                    &key,
+                    jsonwebtoken::Algorithm::HS256,
+                )
+                .expect("HMAC signing");
+                format!("{input}.{signature}")
+            }
+            Tamper::StripSignature => format!("{input}."),
+            Tamper::TruncateSignature => format!("{input}.{}", &signature[..signature.len() / 2]),
+            Tamper::NonCanonicalSignature => format!("{input}.{}", flip_unused_bits(signature)),
+            Tamper::ChangePayload => {
+                let mut claims = claims.clone();
+                claims.insert("scope".into(), json!("read:messages admin"));
+                format!(
+                    "{header_segment}.{}.{signature}",
+                    b64(Value::Object(claims).to_string().as_bytes())
+                )
+            }
+            Tamper::Jwe => format!(
+                "{header_segment}.{payload_segment}.{signature}.{payload_segment}.{signature}"
+            ),
+            Tamper::Whitespace => {
+                let middle = token.len() / 2;
+                format!("{} {}", &token[..middle], &token[middle..])
+            }
+            Tamper::Oversized(_)
+            | Tamper::DeepJson(_)
+            | Tamper::DuplicateAudience
+            | Tamper::DuplicateAlg
+            | Tamper::EmbedForeignJwk => token.clone(),
+        }
+    }
+}
+
+/// The issuer's current key as published in its JWKS.
+fn current_jwk(issuer: &MockIssuer) -> Value {
+    let kid = issuer.current_kid();
+    issuer
+        .state()
+        .jwks()
+        .get("keys")
+        .and_then(Value::as_array)
+        .and_then(|keys| keys.iter().find(|key| key["kid"] == kid.as_str()).cloned())
+        .expect("the current key is published")
+}
+
+/// `claims` serialized with `name` appearing twice: `first` before the real value.
+fn with_duplicate(claims: &Map<String, Value>, name: &str, first: &Value) -> String {
+    let text = Value::Object(claims.clone()).to_string();
+    format!("{{\"{name}\":{first},{}", &text[1..])
+}
+
+/// Flips the lowest bit of the last character: for a 2048-bit signature (342 characters, the
+/// last carrying 4 unused bits) the decoded bytes are unchanged but the spelling is not canonical.
+fn flip_unused_bits(segment: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let (head, last) = segment.split_at(segment.len() - 1);
+    let index = ALPHABET
+        .iter()
+        .position(|&c| c == last.as_bytes()[0])
+        .expect("base64url");
+    format!("{head}{}", ALPHABET[index ^ 1] as char)
+}
+
+/// The issuer's public key in one of the forms an HMAC-confusion attacker would try.
+pub fn key_form(jwk: &Value, form: KeyForm) -> Vec<u8> {
+    let component = |name: &str| {
+        URL_SAFE_NO_PAD
+            .decode(jwk[name].as_str().expect("RSA JWK member"))
+            .expect("base64url")
+    };
+    let (n, e) = (component("n"), component("e"));
+    let pkcs1 = der_sequence(&[der_integer(&n), der_integer(&e)].concat());
+    // AlgorithmIdentifier { rsaEncryption, NULL }.
+    let algorithm = der_sequence(
+        &[
+            &[
+                0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+            ][..],
+            &[0x05, 0x00],
+        ]
+        .concat(),
+    );
+    let bit_string = der(0x03, &[&[0u8][..], &pkcs1].concat());
+    let spki = der_sequence(&[algorithm, bit_string].concat());
+    match form {
+        KeyForm::SpkiPem => pem("PUBLIC KEY", &spki),
+        KeyForm::Pkcs1Pem => pem("RSA PUBLIC KEY", &pkcs1),
+        KeyForm::SpkiDer => spki,
+        KeyForm::JwkJson => jwk.to_string().into_bytes(),
+        KeyForm::Modulus => n,
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> Vec<u8> {
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|chunk| std::str::from_utf8(chunk).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+    .into_bytes()
+}
+
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let length = content.len();
+    if length < 0x80 {
+        out.push(length as u8);
+    } else {
+        let bytes: Vec<u8> = length
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|&b| b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn der_sequence(content: &[u8]) -> Vec<u8> {
+    der(0x30, content)
+}
+
+/// A DER INTEGER of an unsigned big-endian value (a zero byte keeps it positive).
+fn der_integer(unsigned: &[u8]) -> Vec<u8> {
+    let trimmed: Vec<u8> = unsigned.iter().copied().skip_while(|&b| b == 0).collect();
+    let content = if trimmed.first().is_some_and(|&b| b & 0x80 != 0) {
+        [&[0u8][..], &trimmed].concat()
+    } else {
+        trimmed
+    };
+    der(0x02, &content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_lengths_use_the_long_form_above_127_bytes() {
+        assert_eq!(der(0x04, &[1, 2]), vec![0x04, 2, 1, 2]);
+        let long = der(0x04, &[0; 300]);
+        assert_eq!(&long[..4], &[0x04, 0x82, 0x01, 0x2c]);
+    }
+
+    #[test]
+    fn integers_with_the_high_bit_set_get_a_leading_zero() {
+        assert_eq!(der_integer(&[0x80]), vec![0x02, 2, 0, 0x80]);
+        assert_eq!(der_integer(&[0, 0, 1]), vec![0x02, 1, 1]);
+    }
+}
