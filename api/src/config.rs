@@ -16,6 +16,9 @@
 //! | `ALLOW_QUERY_TOKEN` | accept `?access_token=` | `false` |
 //! | `ALLOW_INSECURE_ISSUER` | allow a plain-http issuer that is not localhost | `false` |
 //! | `JWKS_CACHE_MAX_AGE`, `JWKS_COOLDOWN`, `JWKS_STALE_MAX_AGE`, `HTTP_TIMEOUT` | JWKS policy | `10m`, `30s`, `24h`, `5s` |
+//! | `TOKEN_CACHE_CAPACITY` | verified-token cache entries (4 KiB units); `0` turns it off | `4096` |
+//! | `TOKEN_CACHE_MAX_TTL` | the longest a verified token stays cached | `5m` |
+//! | `TOKEN_CACHE_MAX_TOKEN_BYTES` | larger tokens are never cached | `4096` |
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -151,6 +154,16 @@ impl Config {
         if jwks.http_timeout.is_zero() {
             return Err(invalid("HTTP_TIMEOUT", "a duration above zero, such as 5s"));
         }
+        let cache = &mut auth.token_cache;
+        if let Some(capacity) = count(&get, "TOKEN_CACHE_CAPACITY")? {
+            cache.capacity = capacity;
+        }
+        if let Some(ttl) = duration(&get, "TOKEN_CACHE_MAX_TTL")? {
+            cache.max_ttl = ttl;
+        }
+        if let Some(bytes) = count(&get, "TOKEN_CACHE_MAX_TOKEN_BYTES")? {
+            cache.max_token_bytes = bytes;
+        }
 
         let host = match get("HOST") {
             None => IpAddr::from([127, 0, 0, 1]),
@@ -224,6 +237,21 @@ fn flag(
             expected: "true or false",
         }),
     }
+}
+
+/// A non-negative whole number.
+fn count(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<Option<usize>, ConfigError> {
+    get(variable)
+        .map(|value| {
+            value.parse().map_err(|_| ConfigError::Invalid {
+                variable,
+                expected: "a whole number, 0 or more",
+            })
+        })
+        .transpose()
 }
 
 /// Seconds as a bare number, or a human duration such as `500ms`, `30s`, `10m`, `24h`.

@@ -10,9 +10,10 @@ use super::discovery::{Metadata, is_acceptable_url};
 use super::error::AuthError;
 use super::fetch::Fetcher;
 use super::jose::{self, CompactJws, decode_base64url};
-use super::jwks::{KeySet, Selection, VerificationKey};
+use super::jwks::{KeyFingerprint, KeySet, Selection, VerificationKey};
 use super::key_store::{KeyStore, Source};
 use super::options::{AuthOptions, OptionsError};
+use super::token_cache::{self, Counters, TokenCache, TokenCacheStats};
 
 /// Verifies access tokens against an issuer's JWKS. Cheap to clone: clones share the key cache.
 ///
@@ -34,6 +35,9 @@ struct Inner {
     keys: KeyStore,
     rules: ClaimRules,
     algorithms: Vec<Algorithm>,
+    /// Verified tokens; `None` when `token_cache.capacity` is 0.
+    cache: Option<TokenCache>,
+    counters: Counters,
     options: AuthOptions,
 }
 
@@ -96,6 +100,8 @@ impl Authenticator {
                 keys,
                 rules,
                 algorithms: options.algorithms.clone(),
+                cache: TokenCache::new(&options.token_cache),
+                counters: Counters::default(),
                 options,
             }),
         })
@@ -106,9 +112,16 @@ impl Authenticator {
         &self.inner.options
     }
 
+    /// Counters of the verified-token cache and of signature checks since start-up.
+    pub fn cache_stats(&self) -> TokenCacheStats {
+        token_cache::stats(self.inner.cache.as_ref(), &self.inner.counters)
+    }
+
     /// Verifies a token (the part after `Bearer `) and returns its claims.
     ///
     /// Everything that can be refused without a key is refused before any network call.
+    /// A token verified before may be answered from the verified-token cache, after its time
+    /// claims and its key are checked again (see [`TokenCachePolicy`](super::TokenCachePolicy)).
     /// Errors are [`AuthError::InvalidToken`], or [`AuthError::IssuerUnavailable`] when no
     /// usable key can be had.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
@@ -116,6 +129,42 @@ impl Authenticator {
         if token.len() > inner.options.max_token_bytes {
             return Err(AuthError::invalid_token("Token is too large"));
         }
+        let cache = inner.cache.as_ref().filter(|cache| cache.admits(token));
+        if let Some(cache) = cache {
+            if let Some(claims) = self.cached(cache, token) {
+                Counters::bump(&inner.counters.hits);
+                return Ok(claims);
+            }
+            Counters::bump(&inner.counters.misses);
+        }
+        let (claims, key) = self.verify_uncached(token).await?;
+        if let Some(cache) = cache {
+            cache.insert(token, claims.clone(), key);
+            Counters::bump(&inner.counters.insertions);
+        }
+        Ok(claims)
+    }
+
+    /// The cached claims of `token`, if it is cached and still acceptable now; an entry that is
+    /// not is dropped, and the caller verifies the token afresh, so whatever answer a fresh
+    /// verification gives (an expiry, an unknown key, a refetch) is the answer.
+    fn cached(&self, cache: &TokenCache, token: &str) -> Option<Claims> {
+        let inner = &*self.inner;
+        let entry = cache.get(token)?;
+        let acceptable = entry.claims.times().check(&inner.rules, unix_now()).is_ok()
+            && inner.keys.still_serves(entry.key);
+        if acceptable {
+            Some(entry.claims)
+        } else {
+            cache.remove(token);
+            None
+        }
+    }
+
+    /// The full pipeline: shape, key, signature, claims. Returns the claims and which key
+    /// verified them.
+    async fn verify_uncached(&self, token: &str) -> Result<(Claims, KeyFingerprint), AuthError> {
+        let inner = &*self.inner;
         let jws = jose::parse_compact(token, &inner.algorithms)?;
         claims::check_type(jws.header.typ.as_deref(), inner.rules.strict)?;
 
@@ -123,11 +172,13 @@ impl Authenticator {
             .keys
             .key_for(jws.header.kid.as_deref(), jws.header.alg)
             .await?;
+        Counters::bump(&inner.counters.signature_checks);
         let payload = verified_payload(&jws, &resolved.key)?;
         let all = jose::parse_object(&payload).map_err(|_| {
             AuthError::invalid_token("JWT Claims Set must be a top-level JSON object")
         })?;
-        claims::validate(all, &resolved.metadata.issuer, &inner.rules, unix_now())
+        let claims = claims::validate(all, &resolved.metadata.issuer, &inner.rules, unix_now())?;
+        Ok((claims, resolved.key.fingerprint()))
     }
 }
 

@@ -25,9 +25,28 @@ struct ClaimsData {
     all: Map<String, Value>,
     issuer: String,
     audiences: Vec<String>,
-    expires_at: i64,
+    times: TimeClaims,
     scopes: Vec<String>,
     permissions: Vec<String>,
+}
+
+/// The time claims as the checks read them (NumericDates, possibly fractional), kept so that a
+/// cached token is re-checked with exactly the rules a fresh one meets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimeClaims {
+    expires_at: f64,
+    not_before: Option<f64>,
+    issued_at: Option<f64>,
+}
+
+impl TimeClaims {
+    /// `exp`, `nbf`, `iat` and the maximum age at time `now`, in the order and with the
+    /// descriptions of [`validate`].
+    pub(crate) fn check(&self, rules: &ClaimRules, now: i64) -> Result<(), AuthError> {
+        check_expiry(self.expires_at, rules, now)?;
+        check_not_before(self.not_before, rules, now)?;
+        check_issued_at(self.issued_at, rules, now)
+    }
 }
 
 impl Claims {
@@ -45,7 +64,7 @@ impl Claims {
     }
     /// `exp`, in seconds since the epoch (rounded down).
     pub fn expires_at(&self) -> i64 {
-        self.0.expires_at
+        self.0.times.expires_at.floor() as i64
     }
     /// The client the token was issued to: RFC 9068's `client_id`, else Auth0's `azp`.
     pub fn client_id(&self) -> Option<&str> {
@@ -78,6 +97,58 @@ impl Claims {
 
     fn string(&self, name: &str) -> Option<&str> {
         self.0.all.get(name).and_then(Value::as_str)
+    }
+
+    /// The time claims, for re-checking a cached token.
+    pub(crate) fn times(&self) -> &TimeClaims {
+        &self.0.times
+    }
+
+    /// An estimate of the heap memory these claims hold, in bytes: what the token cache
+    /// charges an entry for them. It errs on the high side (allocator rounding, map nodes).
+    pub(crate) fn estimated_heap_bytes(&self) -> usize {
+        let data = &*self.0;
+        let strings = |list: &[String]| -> usize {
+            list.iter()
+                .map(|item| STRING_COST + item.len())
+                .sum::<usize>()
+        };
+        std::mem::size_of::<ClaimsData>()
+            + map_bytes(&data.all)
+            + data.issuer.len()
+            + strings(&data.audiences)
+            + strings(&data.scopes)
+            + strings(&data.permissions)
+    }
+}
+
+/// What one `String` costs beyond its bytes: its header and allocator rounding.
+const STRING_COST: usize = std::mem::size_of::<String>() + 16;
+/// What one map member costs beyond its key and value: B-tree node space and rounding.
+const MEMBER_COST: usize = 32;
+
+fn map_bytes(map: &Map<String, Value>) -> usize {
+    map.iter()
+        .map(|(key, value)| {
+            MEMBER_COST
+                + STRING_COST
+                + key.len()
+                + std::mem::size_of::<Value>()
+                + value_bytes(value)
+        })
+        .sum()
+}
+
+/// Heap bytes of a JSON value beyond its own inline size.
+fn value_bytes(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(text) => 16 + text.len(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| std::mem::size_of::<Value>() + value_bytes(item))
+            .sum(),
+        Value::Object(map) => map_bytes(map),
     }
 }
 
@@ -140,37 +211,17 @@ pub(crate) fn validate(
         return Err(invalid("Unexpected 'aud' value"));
     }
 
+    // Each time claim is type-checked, then checked, in turn: a token with several faults is
+    // refused for the first, as before the checks were shared with the token cache.
     let expires_at = match numeric_date(&all, "exp")? {
         None => return Err(invalid("Missing 'exp' claim")),
         Some(exp) => exp,
     };
-    if expires_at <= (now - rules.tolerance) as f64 {
-        return Err(invalid("\"exp\" claim timestamp check failed"));
-    }
-    if let Some(nbf) = numeric_date(&all, "nbf")?
-        && nbf > (now + rules.tolerance) as f64
-    {
-        return Err(invalid("\"nbf\" claim timestamp check failed"));
-    }
+    check_expiry(expires_at, rules, now)?;
+    let not_before = numeric_date(&all, "nbf")?;
+    check_not_before(not_before, rules, now)?;
     let issued_at = numeric_date(&all, "iat")?;
-    if let Some(iat) = issued_at
-        && iat > (now + rules.tolerance) as f64
-    {
-        return Err(invalid(
-            "\"iat\" claim timestamp check failed (in the future)",
-        ));
-    }
-    if let Some(max_age) = rules.max_age {
-        match issued_at {
-            None => return Err(invalid("Missing 'iat' claim")),
-            Some(iat) if iat < (now - max_age - rules.tolerance) as f64 => {
-                return Err(invalid(
-                    "\"iat\" claim timestamp check failed (too far in the past)",
-                ));
-            }
-            Some(_) => {}
-        }
-    }
+    check_issued_at(issued_at, rules, now)?;
 
     for (name, missing) in [
         ("sub", "Missing 'sub' claim"),
@@ -212,11 +263,61 @@ pub(crate) fn validate(
     Ok(Claims(Arc::new(ClaimsData {
         issuer,
         audiences,
-        expires_at: expires_at.floor() as i64,
+        times: TimeClaims {
+            expires_at,
+            not_before,
+            issued_at,
+        },
         scopes,
         permissions,
         all,
     })))
+}
+
+fn check_expiry(expires_at: f64, rules: &ClaimRules, now: i64) -> Result<(), AuthError> {
+    if expires_at <= (now - rules.tolerance) as f64 {
+        return Err(AuthError::invalid_token(
+            "\"exp\" claim timestamp check failed",
+        ));
+    }
+    Ok(())
+}
+
+fn check_not_before(
+    not_before: Option<f64>,
+    rules: &ClaimRules,
+    now: i64,
+) -> Result<(), AuthError> {
+    match not_before {
+        Some(nbf) if nbf > (now + rules.tolerance) as f64 => Err(AuthError::invalid_token(
+            "\"nbf\" claim timestamp check failed",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `iat` not in the future and, with a maximum age, present and recent enough.
+fn check_issued_at(issued_at: Option<f64>, rules: &ClaimRules, now: i64) -> Result<(), AuthError> {
+    let invalid = AuthError::invalid_token;
+    if let Some(iat) = issued_at
+        && iat > (now + rules.tolerance) as f64
+    {
+        return Err(invalid(
+            "\"iat\" claim timestamp check failed (in the future)",
+        ));
+    }
+    if let Some(max_age) = rules.max_age {
+        match issued_at {
+            None => return Err(invalid("Missing 'iat' claim")),
+            Some(iat) if iat < (now - max_age - rules.tolerance) as f64 => {
+                return Err(invalid(
+                    "\"iat\" claim timestamp check failed (too far in the past)",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// A NumericDate claim (RFC 7519 §2): a JSON number, possibly fractional.

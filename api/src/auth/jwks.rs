@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use aws_lc_rs::digest;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 use serde_json::Value;
 
@@ -21,9 +22,36 @@ pub const MIN_MODULUS_BITS: usize = 2048;
 /// Largest accepted modulus: verification cost grows with it, so the issuer cannot make us slow.
 pub const MAX_MODULUS_BITS: usize = 8192;
 
+/// A key's identity across JWKS loads: SHA-256 over its `kid`, modulus, exponent and
+/// algorithms. Two loads that publish the same key give the same fingerprint, so a refresh that
+/// keeps a key keeps the cached tokens it verified; any change counts as a different key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyFingerprint([u8; 32]);
+
+impl KeyFingerprint {
+    fn of(kid: Option<&str>, n: &[u8], e: &[u8], algorithms: &[Algorithm]) -> Self {
+        let mut context = digest::Context::new(&digest::SHA256);
+        // Length-prefixed fields, so no two different keys share an encoding.
+        let mut field = |bytes: &[u8]| {
+            context.update(&(bytes.len() as u64).to_be_bytes());
+            context.update(bytes);
+        };
+        field(kid.map_or(&[0xff][..], str::as_bytes));
+        field(n);
+        field(e);
+        for alg in algorithms {
+            field(alg.name().as_bytes());
+        }
+        let mut bytes = [0; 32];
+        bytes.copy_from_slice(context.finish().as_ref());
+        KeyFingerprint(bytes)
+    }
+}
+
 /// One usable verification key, parsed once for each algorithm it may verify.
 pub struct VerificationKey {
     kid: Option<String>,
+    fingerprint: KeyFingerprint,
     /// One entry per allowed algorithm this key may be used with.
     parsed: Vec<(Algorithm, ParsedPublicKey)>,
 }
@@ -42,6 +70,10 @@ impl VerificationKey {
     /// The key's `kid`, if it has one.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
+    }
+
+    pub(crate) fn fingerprint(&self) -> KeyFingerprint {
+        self.fingerprint
     }
 
     fn parsed_for(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
@@ -128,6 +160,11 @@ impl KeySet {
         &self.keys
     }
 
+    /// Whether this set still holds the key with `fingerprint`.
+    pub(crate) fn contains(&self, fingerprint: KeyFingerprint) -> bool {
+        self.keys.iter().any(|key| key.fingerprint == fingerprint)
+    }
+
     /// Looks a key up by `kid` and algorithm. A token without `kid` is matched only when exactly
     /// one key of the set fits its algorithm; keys are never tried one after another.
     pub fn select(&self, kid: Option<&str>, alg: Algorithm) -> Selection {
@@ -199,6 +236,7 @@ fn usable_key(jwk: &Value, allowed: &[Algorithm]) -> Result<VerificationKey, &'s
     if !exponent_is_acceptable(&e) {
         return Err("public exponent must be odd, at least 3 and at most 32 bits");
     }
+    let fingerprint = KeyFingerprint::of(kid.as_deref(), &n, &e, &algorithms);
     let components = RsaPublicKeyComponents { n: &n, e: &e };
     let parsed = algorithms
         .into_iter()
@@ -209,7 +247,11 @@ fn usable_key(jwk: &Value, allowed: &[Algorithm]) -> Result<VerificationKey, &'s
                 .map_err(|_| "aws-lc rejected the key")
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(VerificationKey { kid, parsed })
+    Ok(VerificationKey {
+        kid,
+        fingerprint,
+        parsed,
+    })
 }
 
 fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {

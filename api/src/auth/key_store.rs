@@ -18,7 +18,7 @@ use super::algorithm::Algorithm;
 use super::discovery::{self, Metadata};
 use super::error::AuthError;
 use super::fetch::Fetcher;
-use super::jwks::{KeySet, Selection, VerificationKey};
+use super::jwks::{KeyFingerprint, KeySet, Selection, VerificationKey};
 use super::options::JwksPolicy;
 
 /// How the issuer's identifier and key URL are found.
@@ -140,6 +140,33 @@ impl KeyStore {
             Some(refresh) => self.select_after(refresh, kid, alg).await,
             None => Err(self.unavailable()),
         }
+    }
+
+    /// Whether a token verified with the key `fingerprint` may still be accepted from the
+    /// token cache: the key is in the current set and that set is within its stale limit.
+    /// Also starts the background refresh a cache miss would start once the set is older than
+    /// its maximum age, so a server answering only from the cache still learns of rotations.
+    /// Never waits for the network.
+    pub(crate) fn still_serves(&self, fingerprint: KeyFingerprint) -> bool {
+        let policy = &self.inner.policy;
+        let age = {
+            let state = self.inner.read();
+            let Some(keys) = &state.keys else {
+                return false;
+            };
+            if !keys.contains(fingerprint) {
+                return false;
+            }
+            Instant::now().saturating_duration_since(keys.fetched_at())
+        };
+        if age > policy.stale_max_age {
+            return false;
+        }
+        if age >= policy.cache_max_age {
+            // The read lock is released: `refresh` takes the write lock.
+            let _ = self.refresh(policy.cooldown);
+        }
+        true
     }
 
     async fn select_after(

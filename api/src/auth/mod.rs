@@ -1,7 +1,8 @@
 //! The authentication core: a resource server for OAuth 2.0 access tokens signed by an
 //! issuer's JWKS (Auth0 or any RFC 9068 issuer), usable by any axum app.
 //!
-//! - [`Authenticator`] verifies tokens: discovery, JWKS cache, signature, claims.
+//! - [`Authenticator`] verifies tokens: discovery, JWKS cache, signature, claims, and a cache
+//!   of verified tokens.
 //! - [`require_auth`] / [`optional_auth`] are middleware; [`Claims`] is the extractor.
 //! - [`Requirement`] with [`authorize`] checks scopes, permissions and claims.
 //! - [`AuthError`] is every refusal, answered as RFC 6750 and the Express reference do.
@@ -18,6 +19,7 @@ mod jwks;
 mod key_store;
 mod middleware;
 mod options;
+mod token_cache;
 mod token_source;
 
 pub use algorithm::Algorithm;
@@ -31,4 +33,7 @@ pub use jwks::{
     JwksError, KeySet, MAX_KEYS, MAX_MODULUS_BITS, MIN_MODULUS_BITS, Selection, VerificationKey,
 };
 pub use middleware::{optional_auth, require_auth};
-pub use options::{AuthOptions, JwksPolicy, OptionsError};
+pub use options::{
+    AuthOptions, JwksPolicy, OptionsError, TOKEN_CACHE_UNIT_BYTES, TokenCachePolicy,
+};
+pub use token_cache::TokenCacheStats;

@@ -39,6 +39,38 @@ pub struct AuthOptions {
     pub max_body_bytes: usize,
     /// How keys are fetched and cached.
     pub jwks: JwksPolicy,
+    /// How verified tokens are cached.
+    pub token_cache: TokenCachePolicy,
+}
+
+/// The verified-token cache: a token seen before skips the signature check (but never the
+/// time claims, the key's presence in the JWKS or the route's checks). See `ARCHITECTURE.md`
+/// for what it trades.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenCachePolicy {
+    /// Entries the cache may hold, each charged one unit per started
+    /// [`TOKEN_CACHE_UNIT_BYTES`] of estimated memory (token plus parsed claims), so the cache
+    /// holds at most `capacity` entries and about `capacity` × 4 KiB. 0 turns the cache off.
+    /// Default: 4096 (at most about 16 MiB).
+    pub capacity: usize,
+    /// The longest a token stays cached, whatever its `exp`. Default: 5 min.
+    pub max_ttl: Duration,
+    /// Larger tokens are verified every time, never cached. Default: 4 KiB, about four times
+    /// a typical Auth0 access token.
+    pub max_token_bytes: usize,
+}
+
+/// The memory one unit of [`TokenCachePolicy::capacity`] stands for, in bytes.
+pub const TOKEN_CACHE_UNIT_BYTES: usize = 4096;
+
+impl Default for TokenCachePolicy {
+    fn default() -> Self {
+        TokenCachePolicy {
+            capacity: 4096,
+            max_ttl: Duration::from_secs(300),
+            max_token_bytes: 4096,
+        }
+    }
 }
 
 /// JWKS fetching and caching (the reference's defaults, plus stale-on-error).
@@ -90,6 +122,7 @@ impl AuthOptions {
             max_token_bytes: 16 * 1024,
             max_body_bytes: 64 * 1024,
             jwks: JwksPolicy::default(),
+            token_cache: TokenCachePolicy::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod jwks;
 mod observability;
 mod properties;
 mod routes;
+mod token_cache;
 mod token_location;
 mod tokens;
 mod wycheproof;
