@@ -16,7 +16,7 @@ const TASKS: &[(&str, &str)] = &[
     ),
     (
         "conformance",
-        "--target URL [--issuer-port N] [--strict]: certify a running server against the contract",
+        "[--target URL [--issuer-port N] [--strict]]: certify a running server, or our api binary",
     ),
 ];
 

@@ -3,7 +3,8 @@
 use anyhow::Result;
 use xshell::{Shell, cmd};
 
-/// Runs `cargo fmt --check`, `cargo clippy -D warnings` and the whole workspace's tests.
+/// Runs `cargo fmt --check`, `cargo clippy -D warnings`, the whole workspace's tests, then
+/// certifies the real `api` binary with the conformance suite (`cargo xtask conformance`).
 ///
 /// Tests run under cargo-nextest when it is installed (it is on CI), else `cargo test`.
 /// Snapshots are never written here (`INSTA_UPDATE=no`): a changed answer fails the run.
@@ -37,5 +38,7 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
         )
         .run()?;
     }
+    // The in-process suite ran above; this certifies the binary users actually run.
+    crate::conformance::run(sh, &[])?;
     Ok(())
 }
