@@ -175,7 +175,9 @@ impl Authenticator {
         Counters::bump(&inner.counters.signature_checks);
         let payload = verified_payload(&jws, &resolved.key)?;
         let all = jose::parse_object(&payload).map_err(|_| {
-            AuthError::invalid_token("JWT Claims Set must be a top-level JSON object")
+            AuthError::invalid_token(
+                "JWT Claims Set must be a JSON object without duplicate members",
+            )
         })?;
         let claims = claims::validate(all, &resolved.metadata.issuer, &inner.rules, unix_now())?;
         Ok((claims, resolved.key.fingerprint()))

@@ -333,7 +333,7 @@ async fn payloads_that_are_not_a_clean_json_object_are_refused() {
         assert_refused(
             &app,
             &token,
-            "JWT Claims Set must be a top-level JSON object",
+            "JWT Claims Set must be a JSON object without duplicate members",
         )
         .await;
     }
