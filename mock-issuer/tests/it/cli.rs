@@ -1,0 +1,164 @@
+//! The `mock-issuer` binary: `serve`'s output and graceful stop, and the offline key commands.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::helpers::{decode, read, temp_dir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mock-issuer");
+
+fn run(dir: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .args(["--data-dir", dir.to_str().expect("utf-8 path")])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("mock-issuer runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+/// Kills the child if the test fails before stopping it, so no server outlives the test.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[tokio::test]
+async fn serve_prints_the_issuer_first_then_serves_until_sigterm() {
+    // Arrange
+    let dir = temp_dir("cli-serve");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--seed", "42", "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mock-issuer starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut child = KillOnDrop(child);
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("first line");
+    // The banner ends with the curl line; stop at end of output too, so a crash fails here.
+    let mut rest = String::new();
+    while !rest.contains("curl ") {
+        if stdout.read_line(&mut rest).expect("banner line") == 0 {
+            break;
+        }
+    }
+
+    // Act
+    let issuer = first
+        .trim_end()
+        .strip_prefix("issuer: ")
+        .expect("`issuer: ` first")
+        .to_owned();
+    let http = reqwest::Client::new();
+    let discovery = read(
+        http.get(format!("{issuer}.well-known/openid-configuration"))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    let token = read(
+        http.post(format!("{issuer}oauth/token"))
+            .json(&serde_json::json!({
+                "grant_type": "client_credentials",
+                "client_id": "reader",
+                "client_secret": "reader-secret",
+                "audience": "https://quickstarts/api",
+            }))
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let exit = child.0.wait().expect("exits");
+
+    // Assert
+    assert!(
+        issuer.starts_with("http://127.0.0.1:") && issuer.ends_with('/'),
+        "{first}"
+    );
+    assert_ne!(issuer, "http://127.0.0.1:0/");
+    assert_eq!(discovery.1["issuer"], issuer.as_str());
+    assert_eq!(token.0, 200);
+    assert!(rest.contains("client: reader / reader-secret"), "{rest}");
+    assert!(
+        rest.contains(&format!("curl -s {issuer}oauth/token")),
+        "{rest}"
+    );
+    assert!(killed.expect("kill runs").success());
+    assert!(exit.success(), "graceful stop exits 0: {exit:?}");
+}
+
+#[test]
+fn mint_signs_offline_with_the_persisted_current_key() {
+    // Arrange
+    let dir = temp_dir("cli-mint");
+    let jwks: Value = serde_json::from_str(&run(&dir, &["jwks"])).expect("JWKS JSON");
+
+    // Act
+    let token = run(
+        &dir,
+        &[
+            "mint",
+            "--client",
+            "reader",
+            "--scope",
+            "read:messages",
+            "--expired",
+            "--claim",
+            "tenant=\"acme\"",
+            "--issuer",
+            "http://127.0.0.1:4000",
+        ],
+    );
+
+    // Assert
+    let (header, claims) = decode(token.trim());
+    assert_eq!(header["kid"], jwks["keys"][0]["kid"]);
+    assert_eq!(claims["iss"], "http://127.0.0.1:4000/");
+    assert_eq!(claims["scope"], "read:messages");
+    assert_eq!(claims["tenant"], "acme");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    assert!(claims["exp"].as_u64().expect("exp") < now);
+}
+
+#[test]
+fn rotate_and_revoke_previous_act_on_the_data_dir() {
+    // Arrange
+    let dir = temp_dir("cli-rotate");
+    let before: Value = serde_json::from_str(&run(&dir, &["--seed", "7", "jwks"])).expect("JSON");
+
+    // Act
+    let rotated: Value = serde_json::from_str(&run(&dir, &["rotate"])).expect("JSON");
+    let after: Value = serde_json::from_str(&run(&dir, &["jwks"])).expect("JSON");
+    let revoked: Value = serde_json::from_str(&run(&dir, &["revoke-previous"])).expect("JSON");
+
+    // Assert
+    assert_eq!(rotated["current"], before["keys"][1]["kid"]);
+    assert_eq!(rotated["previous"], before["keys"][0]["kid"]);
+    assert_eq!(after["keys"].as_array().map(Vec::len), Some(3));
+    assert_eq!(revoked["previous"], Value::Null);
+}

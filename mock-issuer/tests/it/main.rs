@@ -1,0 +1,11 @@
+//! Integration tests of the mock issuer, all over real HTTP against an issuer on port 0.
+
+mod cli;
+mod discovery;
+mod faults;
+mod helpers;
+mod jwks;
+mod keys;
+mod token_endpoint;
+mod tokens;
+mod verification;
