@@ -83,12 +83,7 @@ impl Authenticator {
         };
         let fetcher = Fetcher::new(options.jwks.http_timeout, options.jwks.max_response_bytes)
             .map_err(|error| OptionsError::HttpClient(error.to_string()))?;
-        let rules = ClaimRules {
-            audiences: options.audiences.clone(),
-            tolerance: seconds(options.clock_tolerance),
-            max_age: options.max_token_age.map(seconds),
-            strict: options.strict,
-        };
+        let rules = ClaimRules::from_options(&options);
         let keys = KeyStore::new(
             fetcher,
             source,
@@ -174,11 +169,7 @@ impl Authenticator {
             .await?;
         Counters::bump(&inner.counters.signature_checks);
         let payload = verified_payload(&jws, &resolved.key)?;
-        let all = jose::parse_object(&payload).map_err(|_| {
-            AuthError::invalid_token(
-                "JWT Claims Set must be a JSON object without duplicate members",
-            )
-        })?;
+        let all = claims::parse_payload(&payload)?;
         let claims = claims::validate(all, &resolved.metadata.issuer, &inner.rules, unix_now())?;
         Ok((claims, resolved.key.fingerprint()))
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::error::AuthError;
+use super::options::AuthOptions;
 
 /// What the claim checks need to know, taken from [`AuthOptions`](super::AuthOptions).
 #[derive(Debug, Clone)]
@@ -14,6 +15,45 @@ pub(crate) struct ClaimRules {
     pub tolerance: i64,
     pub max_age: Option<i64>,
     pub strict: bool,
+}
+
+impl ClaimRules {
+    /// The claim rules `options` describe.
+    pub(crate) fn from_options(options: &AuthOptions) -> Self {
+        let seconds = |duration: std::time::Duration| {
+            i64::try_from(duration.as_secs()).unwrap_or(i64::MAX / 4)
+        };
+        ClaimRules {
+            audiences: options.audiences.clone(),
+            tolerance: seconds(options.clock_tolerance),
+            max_age: options.max_token_age.map(seconds),
+            strict: options.strict,
+        }
+    }
+}
+
+/// Parses and validates the payload of a token whose signature has already been verified:
+/// the claims layer of [`Authenticator::verify`](super::Authenticator::verify), for callers
+/// that verify signatures themselves (and for fuzzing). `now` is in seconds since the epoch.
+pub fn validate_payload(
+    payload: &[u8],
+    expected_issuer: &str,
+    options: &AuthOptions,
+    now: i64,
+) -> Result<Claims, AuthError> {
+    validate(
+        parse_payload(payload)?,
+        expected_issuer,
+        &ClaimRules::from_options(options),
+        now,
+    )
+}
+
+/// Parses a verified payload into its claims, refusing duplicate members at any depth.
+pub(crate) fn parse_payload(payload: &[u8]) -> Result<Map<String, Value>, AuthError> {
+    super::jose::parse_object(payload).map_err(|_| {
+        AuthError::invalid_token("JWT Claims Set must be a JSON object without duplicate members")
+    })
 }
 
 /// The claims of a verified access token. Cheap to clone; reaches handlers as an extractor.

@@ -18,7 +18,7 @@ pub struct Metadata {
 /// Why discovery failed. Shown in logs, never to clients.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DiscoveryError {
-    /// Every metadata URL failed; the last failure is kept.
+    /// Every metadata URL failed to answer; the last failure is kept.
     #[error("{url}: {error}")]
     Fetch {
         /// The URL that failed last.
@@ -26,24 +26,28 @@ pub enum DiscoveryError {
         /// Why.
         error: FetchError,
     },
-    /// The document is not JSON with string `issuer` and `jwks_uri` members.
-    #[error("{url}: not a metadata document with 'issuer' and 'jwks_uri'")]
-    Malformed {
+    /// A metadata URL answered with a document that is refused.
+    #[error("{url}: {error}")]
+    Document {
         /// The URL that answered.
         url: String,
+        /// Why the document is refused.
+        error: MetadataError,
     },
+}
+
+/// Why a metadata document is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MetadataError {
+    /// Not JSON with a string `issuer`.
+    #[error("not a metadata document with an 'issuer'")]
+    Malformed,
     /// The metadata names another issuer than the one configured (RFC 8414 §3.3).
-    #[error("{url}: metadata issuer does not match the configured issuer")]
-    IssuerMismatch {
-        /// The URL that answered.
-        url: String,
-    },
-    /// `jwks_uri` is not an acceptable URL (not https outside loopback).
-    #[error("{url}: 'jwks_uri' is not an acceptable URL")]
-    BadJwksUri {
-        /// The URL that answered.
-        url: String,
-    },
+    #[error("metadata issuer does not match the configured issuer")]
+    IssuerMismatch,
+    /// `jwks_uri` is missing, not a URL, or not https outside loopback.
+    #[error("'jwks_uri' is missing or not an acceptable URL")]
+    BadJwksUri,
 }
 
 #[derive(Deserialize)]
@@ -67,8 +71,7 @@ pub fn metadata_urls(base: &Url) -> [Url; 2] {
 }
 
 /// Fetches the metadata of the issuer at `base`. The first 200 JSON answer with an `issuer`
-/// wins; its `issuer` must be `expected_issuer` exactly, or, when none is configured, equal to
-/// `base` up to a trailing slash. Failures are returned, never cached.
+/// wins (see [`parse_metadata`] for what it must hold). Failures are returned, never cached.
 pub(crate) async fn discover(
     fetcher: &Fetcher,
     base: &Url,
@@ -78,38 +81,57 @@ pub(crate) async fn discover(
     let mut last_failure = None;
     for url in metadata_urls(base) {
         let shown = url.to_string();
-        let body = match fetcher.get(&url).await {
-            Ok(body) => body,
-            Err(error) => {
-                last_failure = Some(DiscoveryError::Fetch { url: shown, error });
-                continue;
-            }
+        let failure = match fetcher.get(&url).await {
+            Err(error) => DiscoveryError::Fetch { url: shown, error },
+            Ok(body) => match parse_metadata(&body, base, expected_issuer, allow_insecure) {
+                Ok(metadata) => return Ok(metadata),
+                // Another issuer is not a missing document: stop rather than look further.
+                Err(MetadataError::IssuerMismatch) => {
+                    return Err(DiscoveryError::Document {
+                        url: shown,
+                        error: MetadataError::IssuerMismatch,
+                    });
+                }
+                Err(error) => DiscoveryError::Document { url: shown, error },
+            },
         };
-        let Ok(Document {
-            issuer: Some(issuer),
-            jwks_uri,
-        }) = serde_json::from_slice::<Document>(&body)
-        else {
-            last_failure = Some(DiscoveryError::Malformed { url: shown });
-            continue;
-        };
-        let issuer_matches = match expected_issuer {
-            Some(expected) => issuer == expected,
-            None => issuer.trim_end_matches('/') == base.as_str().trim_end_matches('/'),
-        };
-        if !issuer_matches {
-            return Err(DiscoveryError::IssuerMismatch { url: shown });
-        }
-        let jwks_uri = jwks_uri
-            .as_deref()
-            .and_then(|uri| Url::parse(uri).ok())
-            .filter(|uri| is_acceptable_url(uri, allow_insecure))
-            .ok_or(DiscoveryError::BadJwksUri { url: shown.clone() })?;
-        return Ok(Metadata { issuer, jwks_uri });
+        last_failure = Some(failure);
     }
-    Err(last_failure.unwrap_or(DiscoveryError::Malformed {
+    Err(last_failure.unwrap_or(DiscoveryError::Document {
         url: base.to_string(),
+        error: MetadataError::Malformed,
     }))
+}
+
+/// Reads one metadata document fetched for the issuer at `base`: its `issuer` must be
+/// `expected_issuer` exactly or, when none is configured, `base` up to a trailing slash
+/// (RFC 8414 §3.3); its `jwks_uri` must be an acceptable URL.
+pub fn parse_metadata(
+    body: &[u8],
+    base: &Url,
+    expected_issuer: Option<&str>,
+    allow_insecure: bool,
+) -> Result<Metadata, MetadataError> {
+    let Ok(Document {
+        issuer: Some(issuer),
+        jwks_uri,
+    }) = serde_json::from_slice::<Document>(body)
+    else {
+        return Err(MetadataError::Malformed);
+    };
+    let issuer_matches = match expected_issuer {
+        Some(expected) => issuer == expected,
+        None => issuer.trim_end_matches('/') == base.as_str().trim_end_matches('/'),
+    };
+    if !issuer_matches {
+        return Err(MetadataError::IssuerMismatch);
+    }
+    let jwks_uri = jwks_uri
+        .as_deref()
+        .and_then(|uri| Url::parse(uri).ok())
+        .filter(|uri| is_acceptable_url(uri, allow_insecure))
+        .ok_or(MetadataError::BadJwksUri)?;
+    Ok(Metadata { issuer, jwks_uri })
 }
 
 /// An issuer URL is https, or plain http on a loopback host (local development), or any http
@@ -155,6 +177,44 @@ mod tests {
                 "https://idp.example/.well-known/oauth-authorization-server/tenant1"
             ]
         );
+    }
+
+    #[test]
+    fn metadata_documents_are_checked_member_by_member() {
+        let base = Url::parse("https://tenant.example").expect("url");
+        let parse = |body: &str, expected: Option<&str>| {
+            parse_metadata(body.as_bytes(), &base, expected, false)
+        };
+        let good = r#"{"issuer":"https://tenant.example/","jwks_uri":"https://tenant.example/.well-known/jwks.json"}"#;
+        let metadata = parse(good, None).expect("valid");
+        assert_eq!(metadata.issuer, "https://tenant.example/");
+        assert_eq!(
+            parse(good, Some("https://tenant.example")),
+            Err(MetadataError::IssuerMismatch)
+        );
+        assert_eq!(
+            parse(
+                r#"{"issuer":"https://evil.example/","jwks_uri":"https://x/"}"#,
+                None
+            ),
+            Err(MetadataError::IssuerMismatch)
+        );
+        assert_eq!(
+            parse(r#"{"issuer":"https://tenant.example/"}"#, None),
+            Err(MetadataError::BadJwksUri)
+        );
+        assert_eq!(
+            parse(
+                r#"{"issuer":"https://tenant.example/","jwks_uri":"http://keys.example/"}"#,
+                None
+            ),
+            Err(MetadataError::BadJwksUri)
+        );
+        assert_eq!(
+            parse(r#"{"issuer":7}"#, None),
+            Err(MetadataError::Malformed)
+        );
+        assert_eq!(parse("[]", None), Err(MetadataError::Malformed));
     }
 
     #[test]

@@ -25,8 +25,11 @@ mod token_source;
 pub use algorithm::Algorithm;
 pub use authenticator::{Authenticator, verify_jws};
 pub use authorize::{Requirement, authorize};
-pub use claims::Claims;
-pub use discovery::{Metadata, is_acceptable_url as is_acceptable_issuer_url, metadata_urls};
+pub use claims::{Claims, validate_payload};
+pub use discovery::{
+    DiscoveryError, Metadata, MetadataError, is_acceptable_url as is_acceptable_issuer_url,
+    metadata_urls, parse_metadata,
+};
 pub use error::{AuthError, REALM};
 pub use fetch::FetchError;
 pub use jwks::{
