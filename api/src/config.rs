@@ -19,6 +19,11 @@
 //! | `TOKEN_CACHE_CAPACITY` | verified-token cache entries (4 KiB units); `0` turns it off | `4096` |
 //! | `TOKEN_CACHE_MAX_TTL` | the longest a verified token stays cached | `5m` |
 //! | `TOKEN_CACHE_MAX_TOKEN_BYTES` | larger tokens are never cached | `4096` |
+//! | `MAX_CONNECTIONS` | connections served at once; more wait to be accepted | `512` |
+//! | `HEADER_READ_TIMEOUT` | time to send a request head (also HTTP/1 keep-alive idle time) | `10s` |
+//! | `MAX_HEADER_BYTES` | largest request head (`32768`, `32KiB`; at least `8KiB`); larger gets 431 | `32KiB` |
+//! | `MAX_BODY_BYTES` | largest request body; larger gets 413 | `64KiB` |
+//! | `REQUEST_TIMEOUT` | time from a request's head to its answer; slower gets 408 | `30s` |
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -27,6 +32,7 @@ use url::Url;
 
 use crate::auth::{Algorithm, AuthOptions};
 use crate::routes::CorsOrigins;
+use crate::server::{MIN_HEADER_BYTES, ServerLimits};
 
 /// Everything the binary needs to start.
 #[derive(Debug, Clone)]
@@ -39,6 +45,8 @@ pub struct Config {
     pub port: u16,
     /// Origins allowed by CORS. Default: `http://localhost:3000`, the SPA quickstarts' port.
     pub cors_origins: CorsOrigins,
+    /// What the server tolerates from clients. Default: [`ServerLimits::default`].
+    pub server: ServerLimits,
 }
 
 /// A setting that stops start-up: one line naming the variable and what it expects.
@@ -187,13 +195,73 @@ impl Config {
                 "'*' or comma-separated origins such as http://localhost:3000",
             ))?,
         };
+        let server = server_limits(&get)?;
         Ok(Config {
             auth,
             host,
             port,
             cors_origins,
+            server,
         })
     }
+}
+
+/// The server's limits: each variable overrides one default of [`ServerLimits`].
+fn server_limits(get: &impl Fn(&str) -> Option<String>) -> Result<ServerLimits, ConfigError> {
+    let invalid = |variable, expected| ConfigError::Invalid { variable, expected };
+    let mut limits = ServerLimits::default();
+    if let Some(value) = get("MAX_CONNECTIONS") {
+        limits.max_connections = value
+            .parse()
+            .ok()
+            .filter(|&connections: &usize| connections > 0)
+            .ok_or(invalid(
+                "MAX_CONNECTIONS",
+                "a whole number above zero, such as 512",
+            ))?;
+    }
+    for (variable, field) in [
+        ("HEADER_READ_TIMEOUT", &mut limits.header_read_timeout),
+        ("REQUEST_TIMEOUT", &mut limits.request_timeout),
+    ] {
+        if let Some(value) = duration(get, variable)? {
+            if value.is_zero() {
+                return Err(invalid(variable, "a duration above zero, such as 10s"));
+            }
+            *field = value;
+        }
+    }
+    if let Some(value) = get("MAX_HEADER_BYTES") {
+        limits.max_header_bytes = byte_size(&value)
+            .filter(|&bytes| bytes >= MIN_HEADER_BYTES)
+            .ok_or(invalid(
+                "MAX_HEADER_BYTES",
+                "a size of at least 8KiB, such as 32768 or 32KiB",
+            ))?;
+    }
+    if let Some(value) = get("MAX_BODY_BYTES") {
+        limits.max_body_bytes = byte_size(&value).ok_or(invalid(
+            "MAX_BODY_BYTES",
+            "a size in bytes, such as 65536, 64KiB or 1MiB",
+        ))?;
+    }
+    Ok(limits)
+}
+
+/// Bytes as a bare number, or with a binary unit: `65536`, `64KiB`, `1MiB` (case-insensitive).
+fn byte_size(value: &str) -> Option<usize> {
+    let lower = value.to_ascii_lowercase();
+    let (number, unit) = match lower.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => lower.split_at(at),
+        None => (lower.as_str(), ""),
+    };
+    let multiplier = match unit.trim() {
+        "" | "b" => 1,
+        "kib" => 1024,
+        "mib" => 1024 * 1024,
+        _ => return None,
+    };
+    number.parse::<usize>().ok()?.checked_mul(multiplier)
 }
 
 fn parse_url(value: &str) -> Option<Url> {

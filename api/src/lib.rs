@@ -2,12 +2,14 @@
 //!
 //! - [`auth`]: the reusable authentication core (discovery, JWKS cache, verification, scope
 //!   and claim checks, RFC 6750 errors) for any axum app.
-//! - [`routes::app`]: the quickstart's three routes; [`serve`] runs it on a bound listener.
+//! - [`routes::app`]: the quickstart's three routes; [`serve`] runs it on a bound listener,
+//!   with the hostile-client limits of [`server::ServerLimits`].
 //! - [`config`]: the binary's configuration from the environment.
 
 pub mod auth;
 pub mod config;
 pub mod routes;
+pub mod server;
 pub mod shutdown;
 
 use std::future::Future;
@@ -15,15 +17,15 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 pub use routes::app;
+pub use server::{ServerLimits, serve_with};
 
 /// Serves `app` on an already bound listener until `shutdown` completes, then lets requests
-/// in flight finish. Tests bind port 0 and pass the listener in: no fixed ports, no sleeps.
+/// in flight finish (for at most 10 s). Tests bind port 0 and pass the listener in: no fixed
+/// ports, no sleeps. Uses the default [`ServerLimits`]; [`serve_with`] takes others.
 pub async fn serve(
     listener: TcpListener,
     app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, app, shutdown, ServerLimits::default()).await
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use api::auth::Authenticator;
 use api::config::Config;
+use futures_util::FutureExt;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -39,9 +40,16 @@ async fn main() -> ExitCode {
         Ok(address) => address,
         Err(error) => return fail(&error),
     };
+    // The signal handlers are installed on the first poll: poll once before announcing
+    // readiness, so a SIGTERM right after `listening on` stops the server cleanly instead of
+    // killing it with the default action.
+    let mut shutdown = Box::pin(api::shutdown::shutdown_signal());
+    if (&mut shutdown).now_or_never().is_some() {
+        return ExitCode::SUCCESS;
+    }
     println!("listening on http://{address}");
     let app = api::app(authenticator, &config.cors_origins);
-    match api::serve(listener, app, api::shutdown::shutdown_signal()).await {
+    match api::serve_with(listener, app, shutdown, config.server).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
     }

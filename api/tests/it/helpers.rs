@@ -237,13 +237,24 @@ pub async fn spawn_app(options: AuthOptions) -> TestApp {
 
 /// Serves any router on port 0.
 pub async fn spawn_router(router: axum::Router) -> TestApp {
+    spawn_router_with(router, api::ServerLimits::default()).await
+}
+
+/// Serves any router on port 0 with these server limits (short ones keep hostile-client tests
+/// fast).
+pub async fn spawn_router_with(router: axum::Router, limits: api::ServerLimits) -> TestApp {
     init_tracing();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = format!("http://{}", listener.local_addr().expect("local address"));
     let (shutdown, signal) = oneshot::channel::<()>();
-    tokio::spawn(api::serve(listener, router, async {
-        let _ = signal.await;
-    }));
+    tokio::spawn(api::serve_with(
+        listener,
+        router,
+        async {
+            let _ = signal.await;
+        },
+        limits,
+    ));
     TestApp {
         address,
         client: reqwest::Client::builder()

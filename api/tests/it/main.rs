@@ -5,6 +5,7 @@ mod authorize;
 mod config;
 mod discovery;
 mod helpers;
+mod hostile_http;
 mod jwks;
 mod observability;
 mod properties;
