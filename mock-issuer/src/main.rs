@@ -240,10 +240,30 @@ async fn serve(config: IssuerConfig, host: &str, port: u16) -> Result<()> {
 
     print_banner(&state)?;
     tracing::info!(%addr, data_dir = ?state.config().data_dir, "serving");
-    server::serve(listener, state, shutdown_signal()).await?;
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = server::serve(listener, state, async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+    });
+    // In-flight requests get a grace period, not forever: a request held by a latency fault or
+    // a client that never reads must not keep the process alive after Ctrl-C.
+    let grace_over = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result?,
+        () = grace_over => tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still in flight; stopping anyway"),
+    }
     tracing::info!("stopped");
     Ok(())
 }
+
+/// How long in-flight requests may run on after a shutdown signal.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The first line is exactly `issuer: <url>` and is flushed at once, so a parent process can
 /// read the chosen port; the rest helps a human get a token.

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation, one module per task, each shelling out through xshell.
 
 mod conformance;
+mod dev;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -10,6 +11,10 @@ use xshell::Shell;
 
 /// The tasks, with the one-line help that `cargo xtask` prints.
 const TASKS: &[(&str, &str)] = &[
+    (
+        "dev",
+        "[--once] [--api-port N] [--issuer-port N]: run api + mock issuer, check every route, serve",
+    ),
     (
         "test",
         "fmt --check, clippy -D warnings, then every test of the workspace (what CI runs)",
@@ -30,6 +35,7 @@ fn main() -> Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(project_root());
     match task.as_str() {
+        "dev" => dev::run(&sh, &rest),
         "test" => test::run(&sh, &rest),
         "conformance" => conformance::run(&sh, &rest),
         "help" | "--help" | "-h" => {
