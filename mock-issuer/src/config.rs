@@ -232,6 +232,16 @@ pub enum Dialect {
     Rfc9068,
 }
 
+impl std::fmt::Display for Dialect {
+    /// The name the TOML file uses: `auth0` or `rfc9068`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Auth0 => "auth0",
+            Self::Rfc9068 => "rfc9068",
+        })
+    }
+}
+
 /// An application (Auth0 "client") that may use the client-credentials grant.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -1,5 +1,5 @@
-//! The crate's error type for start-up, configuration and key storage (not HTTP answers: see
-//! `routes::oauth_error`).
+//! The crate's error type for start-up, configuration and key storage (HTTP error answers are
+//! `routes::token::OAuthError`).
 
 use std::path::{Path, PathBuf};
 

@@ -277,7 +277,7 @@ fn print_banner(state: &AppState) -> Result<()> {
     for api in &state.config().apis {
         writeln!(
             out,
-            "api: {} (scopes: {}; dialect: {:?}; lifetime: {} s)",
+            "api: {} (scopes: {}; dialect: {}; lifetime: {} s)",
             api.identifier,
             if api.scopes.is_empty() {
                 "none".to_owned()

@@ -162,3 +162,47 @@ fn rotate_and_revoke_previous_act_on_the_data_dir() {
     assert_eq!(after["keys"].as_array().map(Vec::len), Some(3));
     assert_eq!(revoked["previous"], Value::Null);
 }
+
+#[test]
+fn a_tenant_file_configures_the_apis_and_clients() {
+    // Arrange: one RFC 9068 API with a short lifetime.
+    let dir = temp_dir("cli-config");
+    let config = dir.join("tenant.toml");
+    std::fs::write(
+        &config,
+        r#"
+            [[apis]]
+            identifier = "https://orders/api"
+            scopes = ["read:orders"]
+            token_lifetime = 300
+            dialect = "rfc9068"
+
+            [[clients]]
+            id = "shop"
+            secret = "shop-secret"
+            grants = [{ audience = "https://orders/api", scopes = ["read:orders"] }]
+        "#,
+    )
+    .expect("tenant file written");
+
+    // Act
+    let token = run(
+        &dir,
+        &[
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "mint",
+            "--client",
+            "shop",
+            "--iat",
+            "1700000000",
+        ],
+    );
+
+    // Assert
+    let (header, claims) = decode(token.trim());
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(claims["aud"], "https://orders/api");
+    assert_eq!(claims["client_id"], "shop");
+    assert_eq!(claims["exp"], 1_700_000_300);
+}
