@@ -51,6 +51,8 @@ enum Command {
     /// Print a signed token, offline, with the persisted current key.
     Mint(MintArgs),
     /// Rotate the persisted keys: next becomes current, a new next is made. Prints the kids.
+    ///
+    /// A running `serve` keeps the keys it loaded; rotate it with `POST /_mock/rotate`.
     Rotate,
     /// Stop publishing the previous key. Prints the kids.
     RevokePrevious,
