@@ -3,6 +3,7 @@
 mod conformance;
 mod dev;
 mod test;
+mod tools;
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,11 @@ const TASKS: &[(&str, &str)] = &[
     ),
     (
         "test",
-        "fmt --check, clippy -D warnings, then every test of the workspace (what CI runs)",
+        "fmt --check, clippy -D warnings, every test of the workspace, cargo deny (what CI runs)",
+    ),
+    (
+        "deny",
+        "the supply-chain checks alone: cargo deny with deny.toml (installs cargo-deny if missing)",
     ),
     (
         "conformance",
@@ -37,6 +42,7 @@ fn main() -> Result<()> {
     match task.as_str() {
         "dev" => dev::run(&sh, &rest),
         "test" => test::run(&sh, &rest),
+        "deny" => test::supply_chain(&sh),
         "conformance" => conformance::run(&sh, &rest),
         "help" | "--help" | "-h" => {
             print_help();
