@@ -19,7 +19,8 @@ const REQUIRE_ADVISORY_DB: &str = "REQUIRE_ADVISORY_DB";
 
 /// Runs `cargo fmt --check`, `cargo clippy -D warnings`, the whole workspace's tests, then
 /// certifies the real `api` binary with the conformance suite (`cargo xtask conformance`),
-/// then runs `cargo deny` (installed by [`tools::ensure`] when missing).
+/// runs `cargo xtask dev --once`, then `cargo deny` (installed by [`tools::ensure`] when
+/// missing).
 ///
 /// Tests run under cargo-nextest when it is installed (it is on CI), else `cargo test`.
 /// Snapshots are never written here (`INSTA_UPDATE=no`): a changed answer fails the run.
@@ -55,6 +56,8 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
     }
     // The in-process suite ran above; this certifies the binary users actually run.
     crate::conformance::run(sh, &[])?;
+    // The main command, as a new user runs it: mock tenant + api, tokens, the contract table.
+    crate::dev::run(sh, &["--once".to_owned()])?;
     supply_chain(sh)
 }
 
