@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's automation, one module per task, each shelling out through xshell.
 
+mod bench;
 mod conformance;
 mod dev;
 mod test;
@@ -28,6 +29,10 @@ const TASKS: &[(&str, &str)] = &[
         "conformance",
         "[--target URL [--issuer-port N] [--strict]]: certify a running server, or our api binary",
     ),
+    (
+        "bench",
+        "[--seconds N] [--skip-micro]: criterion + wrk on loopback; table and target/bench/results.json",
+    ),
 ];
 
 fn main() -> Result<()> {
@@ -42,6 +47,7 @@ fn main() -> Result<()> {
     match task.as_str() {
         "dev" => dev::run(&sh, &rest),
         "test" => test::run(&sh, &rest),
+        "bench" => bench::run(&sh, &rest),
         "deny" => test::supply_chain(&sh),
         "conformance" => conformance::run(&sh, &rest),
         "help" | "--help" | "-h" => {

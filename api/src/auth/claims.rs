@@ -195,16 +195,16 @@ fn value_bytes(value: &Value) -> usize {
 /// Checks the `typ` header: `JWT` or `at+jwt` (case-insensitive, optional `application/`
 /// prefix, RFC 8725 §3.11), absent allowed; strict mode requires `at+jwt` (RFC 9068 §4).
 pub(crate) fn check_type(typ: Option<&str>, strict: bool) -> Result<(), AuthError> {
-    let normalized = typ.map(|typ| {
-        let lower = typ.to_ascii_lowercase();
-        lower
-            .strip_prefix("application/")
-            .map(str::to_owned)
-            .unwrap_or(lower)
+    // Compared in place, without lower-casing into a new string: this runs for every token.
+    const PREFIX: &str = "application/";
+    let subtype = typ.map(|typ| match typ.get(..PREFIX.len()) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(PREFIX) => &typ[PREFIX.len()..],
+        _ => typ,
     });
-    let acceptable = match normalized.as_deref() {
-        Some("at+jwt") => true,
-        Some("jwt") | None => !strict,
+    let acceptable = match subtype {
+        Some(subtype) if subtype.eq_ignore_ascii_case("at+jwt") => true,
+        Some(subtype) if subtype.eq_ignore_ascii_case("jwt") => !strict,
+        None => !strict,
         Some(_) => false,
     };
     if acceptable {
