@@ -2,7 +2,7 @@
 //! signature and claims.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::algorithm::Algorithm;
 use super::claims::{self, ClaimRules, Claims};
@@ -145,9 +145,11 @@ impl Authenticator {
     /// verification gives (an expiry, an unknown key, a refetch) is the answer.
     fn cached(&self, cache: &TokenCache, token: &str) -> Option<Claims> {
         let inner = &*self.inner;
-        let entry = cache.get(token)?;
+        // One monotonic reading serves the TTL and the key set's age.
+        let now = Instant::now();
+        let entry = cache.get(token, now)?;
         let acceptable = entry.claims.times().check(&inner.rules, unix_now()).is_ok()
-            && inner.keys.still_serves(entry.key);
+            && inner.keys.still_serves(entry.key, now);
         if acceptable {
             Some(entry.claims)
         } else {

@@ -147,7 +147,7 @@ impl KeyStore {
     /// Also starts the background refresh a cache miss would start once the set is older than
     /// its maximum age, so a server answering only from the cache still learns of rotations.
     /// Never waits for the network.
-    pub(crate) fn still_serves(&self, fingerprint: KeyFingerprint) -> bool {
+    pub(crate) fn still_serves(&self, fingerprint: KeyFingerprint, now: Instant) -> bool {
         let policy = &self.inner.policy;
         let age = {
             let state = self.inner.read();
@@ -157,7 +157,7 @@ impl KeyStore {
             if !keys.contains(fingerprint) {
                 return false;
             }
-            Instant::now().saturating_duration_since(keys.fetched_at())
+            now.saturating_duration_since(keys.fetched_at())
         };
         if age > policy.stale_max_age {
             return false;

@@ -99,9 +99,9 @@ impl TokenCache {
 
     /// The entry for exactly this token, unless it is older than the maximum TTL (then it is
     /// dropped). The caller re-checks the time claims and the key.
-    pub(crate) fn get(&self, token: &str) -> Option<Entry> {
+    pub(crate) fn get(&self, token: &str, now: Instant) -> Option<Entry> {
         let entry = self.entries.get(token)?;
-        if entry.cached_at.elapsed() >= self.max_ttl {
+        if now.saturating_duration_since(entry.cached_at) >= self.max_ttl {
             self.remove(token);
             return None;
         }
