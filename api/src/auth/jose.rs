@@ -131,7 +131,13 @@ fn check_algorithm(name: &str, allowed: &[Algorithm]) -> Result<Algorithm, AuthE
             "Unsecured tokens ('alg' none) are not accepted",
         ));
     }
-    if name.len() >= 2 && name[..2].eq_ignore_ascii_case("HS") {
+    // Compared as bytes: `alg` is attacker input and may start with a multi-byte character,
+    // where slicing the string would panic (found by `cargo xtask fuzz`).
+    if name
+        .as_bytes()
+        .get(..2)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"HS"))
+    {
         return Err(AuthError::invalid_token(
             "Symmetric algorithms (HMAC) are not accepted",
         ));
@@ -268,6 +274,18 @@ mod tests {
             assert!(description.contains("HMAC"), "{alg}: {description}");
         }
         for alg in ["RS384", "rs256", "ES256", "EdDSA", ""] {
+            assert_eq!(
+                refusal(&token(&format!(r#"{{"alg":"{alg}"}}"#), "{}")),
+                "Unsupported 'alg' value"
+            );
+        }
+    }
+
+    #[test]
+    fn an_alg_starting_with_a_multibyte_character_is_refused_without_panicking() {
+        // Regression: the fuzzer's crash input had `"alg":"ʳ…"`; the HMAC prefix check sliced
+        // the string inside that character.
+        for alg in ["\u{2b3}S256", "\u{e9}", "H\u{e9}256", "\u{1f600}"] {
             assert_eq!(
                 refusal(&token(&format!(r#"{{"alg":"{alg}"}}"#), "{}")),
                 "Unsupported 'alg' value"
