@@ -13,6 +13,7 @@
 
 pub mod catalogue;
 pub mod challenge;
+pub mod corpus;
 pub mod forge;
 pub mod runner;
 

@@ -16,8 +16,12 @@ use mock_issuer::{IssuerConfig, MockIssuer};
 #[command(version, about)]
 struct Args {
     /// The server's base URL, e.g. http://127.0.0.1:3010.
-    #[arg(long)]
-    target: String,
+    #[arg(long, required_unless_present = "write_corpus")]
+    target: Option<String>,
+    /// Instead of testing a server, write every catalogue token (and the issuer's documents)
+    /// into DIR/<fuzz target>/ as seeds for `cargo xtask fuzz`.
+    #[arg(long, value_name = "DIR")]
+    write_corpus: Option<std::path::PathBuf>,
     /// The port of the mock issuer the target must trust (`http://127.0.0.1:PORT/`).
     #[arg(long, default_value_t = 4000)]
     issuer_port: u16,
@@ -53,22 +57,36 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &args.write_corpus {
+        let forge = Forge::new(&issuer, &foreign);
+        return match conformance::corpus::write(dir, &issuer, &forge, &catalogue()).await {
+            Ok(count) => {
+                println!("wrote {count} seed files under {}", dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: writing the corpus: {error}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let Some(target) = args.target.as_deref() else {
+        eprintln!("error: --target is required");
+        return ExitCode::from(2);
+    };
     println!("Start the server under test with:");
     println!("  ISSUER_BASE_URL={}", issuer.url());
     println!("  AUDIENCE={}", conformance::AUDIENCE);
-    println!(
-        "Waiting for {}/api/public …",
-        args.target.trim_end_matches('/')
-    );
-    if !wait_for(&args.target, Duration::from_secs(args.wait)).await {
+    println!("Waiting for {}/api/public …", target.trim_end_matches('/'));
+    if !wait_for(target, Duration::from_secs(args.wait)).await {
         eprintln!(
-            "error: {} did not answer GET /api/public with 200 within {} s",
-            args.target, args.wait
+            "error: {target} did not answer GET /api/public with 200 within {} s",
+            args.wait
         );
         return ExitCode::from(2);
     }
     let forge = Forge::new(&issuer, &foreign);
-    let report = runner::run(&args.target, &forge, &catalogue()).await;
+    let report = runner::run(target, &forge, &catalogue()).await;
     print!("{}", report.table());
     if report.is_failure(args.strict) {
         ExitCode::FAILURE

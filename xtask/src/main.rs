@@ -3,6 +3,7 @@
 mod bench;
 mod conformance;
 mod dev;
+mod fuzz;
 mod test;
 mod tools;
 
@@ -33,6 +34,10 @@ const TASKS: &[(&str, &str)] = &[
         "bench",
         "[--seconds N] [--skip-micro]: criterion + wrk on loopback; table and target/bench/results.json",
     ),
+    (
+        "fuzz",
+        "[--seconds N] [TARGET...]: run the libFuzzer targets, seeded from the conformance catalogue",
+    ),
 ];
 
 fn main() -> Result<()> {
@@ -46,6 +51,7 @@ fn main() -> Result<()> {
     sh.change_dir(project_root());
     match task.as_str() {
         "dev" => dev::run(&sh, &rest),
+        "fuzz" => fuzz::run(&sh, &rest),
         "test" => test::run(&sh, &rest),
         "bench" => bench::run(&sh, &rest),
         "deny" => test::supply_chain(&sh),
