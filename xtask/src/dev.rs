@@ -278,9 +278,9 @@ impl Token {
 }
 
 /// A started server, killed when dropped so no error path leaves it running.
-struct Process {
+pub(crate) struct Process {
     name: &'static str,
-    child: Child,
+    pub(crate) child: Child,
 }
 
 impl Drop for Process {
@@ -294,7 +294,7 @@ impl Drop for Process {
 
 /// Starts `command`, returns it with its first stdout line. The rest of stdout is drained on a
 /// thread (so the child never blocks on a full pipe) that reports on `exited` when it closes.
-fn start(
+pub(crate) fn start(
     mut command: Command,
     name: &'static str,
     log_level: &str,
@@ -609,7 +609,7 @@ fn post_json_with_curl(url: &str, body: &str) -> Result<Response> {
 }
 
 /// Cargo's target directory, honouring `CARGO_TARGET_DIR`.
-fn target_dir(sh: &Shell) -> PathBuf {
+pub(crate) fn target_dir(sh: &Shell) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| sh.current_dir().join("target"))

@@ -4,6 +4,7 @@ mod bench;
 mod conformance;
 mod dev;
 mod fuzz;
+mod soak;
 mod test;
 mod tools;
 
@@ -38,6 +39,10 @@ const TASKS: &[(&str, &str)] = &[
         "fuzz",
         "[--seconds N] [TARGET...]: run the libFuzzer targets, seeded from the conformance catalogue",
     ),
+    (
+        "soak",
+        "[--seconds N]: load the release api while its mock issuer fails and rotates; PASS/FAIL checks",
+    ),
 ];
 
 fn main() -> Result<()> {
@@ -52,6 +57,7 @@ fn main() -> Result<()> {
     match task.as_str() {
         "dev" => dev::run(&sh, &rest),
         "fuzz" => fuzz::run(&sh, &rest),
+        "soak" => soak::run(&sh, &rest),
         "test" => test::run(&sh, &rest),
         "bench" => bench::run(&sh, &rest),
         "deny" => test::supply_chain(&sh),
