@@ -6,6 +6,10 @@
 //! the OS's choosing) runs inside the benchmark and each authenticator is warmed up once; after
 //! that every measured call completes without waiting (checked: see [`ready`]).
 //! `cargo xtask bench` runs these and reads the medians from `target/criterion`.
+//!
+//! Time is the benchmark thread's CPU time, not wall time: the machines this runs on have two
+//! cores shared with compilers and test suites, and wall time would count every preemption.
+//! Everything measured runs on that one thread (the JWKS server's runtime sits idle once warm).
 
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,7 +18,9 @@ use api::auth::{AuthError, AuthOptions, Authenticator, Claims};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use criterion::{Criterion, criterion_group, criterion_main};
+use cpu_time::ThreadTime;
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
@@ -23,6 +29,68 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const AUDIENCE: &str = "https://quickstarts/api";
+
+/// The benchmark thread's CPU time, in nanoseconds.
+struct ThreadCpu;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = ThreadTime;
+    type Value = u64;
+
+    fn start(&self) -> ThreadTime {
+        ThreadTime::now()
+    }
+    fn end(&self, start: ThreadTime) -> u64 {
+        u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, value: &u64) -> f64 {
+        *value as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &Nanoseconds
+    }
+}
+
+/// Shows nanoseconds as ns, µs or ms, as criterion's own wall-time formatter does.
+struct Nanoseconds;
+
+impl ValueFormatter for Nanoseconds {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (factor, unit) = match typical {
+            t if t < 1e3 => (1.0, "ns"),
+            t if t < 1e6 => (1e-3, "µs"),
+            _ => (1e-6, "ms"),
+        };
+        values.iter_mut().for_each(|value| *value *= factor);
+        unit
+    }
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        let per_iteration = match throughput {
+            Throughput::Bytes(n) | Throughput::BytesDecimal(n) | Throughput::Elements(n) => {
+                *n as f64
+            }
+            _ => 1.0,
+        };
+        values
+            .iter_mut()
+            .for_each(|ns| *ns = per_iteration * 1e9 / *ns);
+        "per second"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
 
 fn data(name: &str) -> String {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -175,7 +243,7 @@ impl Setup {
     }
 }
 
-fn benchmarks(c: &mut Criterion) {
+fn benchmarks(c: &mut Criterion<ThreadCpu>) {
     let primary = Key::load("primary");
     let secondary = Key::load("secondary");
     let setup = Setup::new(&primary);
@@ -243,6 +311,29 @@ fn benchmarks(c: &mut Criterion) {
     }
     group.finish();
 
+    // The ratios to bare verification, measured in alternating batches (see `paired`).
+    let bare = || {
+        black_box(parsed.verify_sig(black_box(signing_input.as_bytes()), &signature_bytes)).ok();
+    };
+    let mut report = String::new();
+    for (name, authenticator, token) in [
+        ("verify/full", &setup.uncached, &valid),
+        ("verify/cache_hit", &setup.cached, &valid),
+        ("reject/expired", &setup.cached, &expired),
+        ("reject/bad_signature", &setup.cached, &bad_signature),
+        ("reject/unknown_kid", &setup.cached, &unknown_kid),
+        ("reject/malformed", &setup.cached, &malformed),
+    ] {
+        let ratio = paired(bare, || {
+            let _ = black_box(setup.verify(authenticator, black_box(token)));
+        });
+        report.push_str(&format!("{name} {ratio:.4}\n"));
+    }
+    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench");
+    std::fs::create_dir_all(out).expect("target/bench");
+    std::fs::write(format!("{out}/paired.txt"), &report).expect("paired.txt");
+    print!("ratios to bare RSA verification (paired):\n{report}");
+
     let mut group = c.benchmark_group("sign");
     // What the mock issuer's token endpoint does per token (jsonwebtoken over aws-lc).
     group.bench_function("bare_rsa", |b| {
@@ -258,11 +349,38 @@ fn benchmarks(c: &mut Criterion) {
     group.finish();
 }
 
+/// The median over rounds of (CPU time of a batch of `subject`) / (CPU time of a batch of
+/// `baseline`), the batches alternating. Criterion measures one function after another, so on
+/// a shared machine a load that comes and goes skews ratios between its medians; here each
+/// round's two batches see the same load, and the median ratio is what the targets compare.
+fn paired(mut baseline: impl FnMut(), mut subject: impl FnMut()) -> f64 {
+    const ROUNDS: usize = 301;
+    let batch = |f: &mut dyn FnMut(), n: u32| {
+        let start = ThreadTime::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(n)
+    };
+    // Batches of about a millisecond of baseline work, whatever the subject costs.
+    let per_call = batch(&mut baseline, 50);
+    let n = ((1e6 / per_call) as u32).clamp(10, 10_000);
+    let mut ratios: Vec<f64> = (0..ROUNDS)
+        .map(|_| {
+            let base = batch(&mut baseline, n);
+            batch(&mut subject, n) / base
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ROUNDS / 2]
+}
+
 criterion_group! {
     name = benches;
-    // Short runs: the machine is small and shared; medians over 50 samples are stable enough
-    // for ratios taken within one run.
+    // Short runs: the machine is small and shared; medians over 50 samples of CPU time are
+    // stable enough for ratios taken within one run.
     config = Criterion::default()
+        .with_measurement(ThreadCpu)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(50);

@@ -63,7 +63,6 @@ pub struct Claims(Arc<ClaimsData>);
 #[derive(Debug)]
 struct ClaimsData {
     all: Map<String, Value>,
-    issuer: String,
     audiences: Vec<String>,
     times: TimeClaims,
     scopes: Vec<String>,
@@ -92,7 +91,9 @@ impl TimeClaims {
 impl Claims {
     /// `iss`: the issuer, already checked.
     pub fn issuer(&self) -> &str {
-        &self.0.issuer
+        // Read from the claims rather than copied at verification: `validate` only accepts a
+        // string `iss`, and the copy would cost every token an allocation.
+        self.string("iss").unwrap_or_default()
     }
     /// `sub`: the user, or `<client_id>@clients` for a machine-to-machine token.
     pub fn subject(&self) -> Option<&str> {
@@ -155,7 +156,6 @@ impl Claims {
         };
         std::mem::size_of::<ClaimsData>()
             + map_bytes(&data.all)
-            + data.issuer.len()
             + strings(&data.audiences)
             + strings(&data.scopes)
             + strings(&data.permissions)
@@ -224,12 +224,12 @@ pub(crate) fn validate(
 ) -> Result<Claims, AuthError> {
     let invalid = AuthError::invalid_token;
 
-    let issuer = match all.get("iss") {
+    match all.get("iss") {
         None => return Err(invalid("Missing 'iss' claim")),
-        Some(Value::String(iss)) if iss == expected_issuer => iss.clone(),
+        Some(Value::String(iss)) if iss == expected_issuer => {}
         Some(Value::String(_)) => return Err(invalid("Unexpected 'iss' value")),
         Some(_) => return Err(invalid("'iss' claim must be a string")),
-    };
+    }
 
     let audiences = match all.get("aud") {
         None => return Err(invalid("Missing 'aud' claim")),
@@ -301,7 +301,6 @@ pub(crate) fn validate(
     };
 
     Ok(Claims(Arc::new(ClaimsData {
-        issuer,
         audiences,
         times: TimeClaims {
             expires_at,
