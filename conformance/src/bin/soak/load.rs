@@ -336,6 +336,7 @@ pub async fn probe(shared: Arc<Shared>, api: String, deadline: Instant) -> Probe
         ticker.tick().await;
         let phase = shared.phase.load(Ordering::Relaxed);
         let started = Instant::now();
+        let sent_at = shared.t0.elapsed().as_secs_f64();
         probe.sent += 1;
         let outcome = match client.get(&url).send().await {
             Ok(response) if response.status() == 200 => {
@@ -352,12 +353,80 @@ pub async fn probe(shared: Arc<Shared>, api: String, deadline: Instant) -> Probe
             Ok(()) => probe
                 .latencies_us
                 .push(started.elapsed().as_micros() as u64),
-            Err(what) => probe
-                .failures
-                .push((shared.t0.elapsed().as_secs_f64(), phase, what)),
+            Err(what) => probe.failures.push((sent_at, phase, what)),
         }
     }
     probe
+}
+
+/// A stretch of time (µs since the origin) when the machine, not the api, was too slow to
+/// judge: the driver's own timer fired late, or the mock issuer's trivial `/healthz` was slow.
+#[derive(Debug, Clone, Copy)]
+pub struct Stall {
+    /// When it began.
+    pub start_us: u64,
+    /// When it ended.
+    pub end_us: u64,
+    /// Which control saw it.
+    pub seen_by: &'static str,
+}
+
+/// How late a control may be before it counts as a stall: orders of magnitude above their
+/// normal sub-millisecond figures, well below the one-second bounds of the checks.
+pub const STALL_THRESHOLD: Duration = Duration::from_millis(250);
+/// How often each control ticks.
+const CONTROL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The driver's own timer: a tick more than [`STALL_THRESHOLD`] late means this process got no
+/// CPU for that long, on a 2-core machine shared with the servers and with other users.
+pub async fn watch_driver(shared: Arc<Shared>, deadline: Instant) -> Vec<Stall> {
+    let mut stalls = Vec::new();
+    let mut last = Instant::now();
+    while Instant::now() < deadline && !shared.stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(CONTROL_INTERVAL).await;
+        let now = Instant::now();
+        if now - last > CONTROL_INTERVAL + STALL_THRESHOLD {
+            let end_us = shared.now_us();
+            stalls.push(Stall {
+                start_us: end_us.saturating_sub((now - last).as_micros() as u64),
+                end_us,
+                seen_by: "driver timer",
+            });
+        }
+        last = now;
+    }
+    stalls
+}
+
+/// The control server: the mock issuer's `/healthz` (no fault applies to it, nothing counts
+/// it), whose answer takes microseconds. Slower than [`STALL_THRESHOLD`], or no answer, means
+/// a process that does no work was not scheduled: whatever the api did meanwhile says nothing
+/// about the api.
+pub async fn watch_issuer(shared: Arc<Shared>, issuer: String, deadline: Instant) -> Vec<Stall> {
+    let mut stalls = Vec::new();
+    let Ok(client) = client(Duration::from_secs(2)) else {
+        return stalls;
+    };
+    let url = format!("{issuer}healthz");
+    let mut ticker = tokio::time::interval(CONTROL_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while Instant::now() < deadline && !shared.stop.load(Ordering::Relaxed) {
+        ticker.tick().await;
+        let start_us = shared.now_us();
+        let started = Instant::now();
+        let answered = match client.get(&url).send().await {
+            Ok(response) => response.bytes().await.is_ok(),
+            Err(_) => false,
+        };
+        if !answered || started.elapsed() > STALL_THRESHOLD {
+            stalls.push(Stall {
+                start_us,
+                end_us: shared.now_us(),
+                seen_by: "issuer /healthz",
+            });
+        }
+    }
+    stalls
 }
 
 /// One reading of the api's resident memory.

@@ -8,7 +8,8 @@
 //! crate already has the async HTTP client and runtime a load driver needs, which the xtask
 //! deliberately does not. A `src/bin/` target needs no manifest change.
 //!
-//! - `load`: the traffic (request kinds, tokens, workers, the `/api/public` probe, memory).
+//! - `load`: the traffic (request kinds, tokens, workers, the `/api/public` probe, memory) and
+//!   the two controls that tell a stalled machine from a stalled api.
 //! - `script`: the issuer's fault script and the key-rotation protocol.
 //! - `report`: per-phase figures, the checks, the table and the JSON summary.
 
@@ -137,6 +138,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         )));
     }
     let probe = tokio::spawn(load::probe(shared.clone(), api.clone(), deadline));
+    let driver_stalls = tokio::spawn(load::watch_driver(shared.clone(), deadline));
+    let issuer_stalls = tokio::spawn(load::watch_issuer(
+        shared.clone(),
+        issuer.base().to_owned(),
+        deadline,
+    ));
     let memory = tokio::spawn(load::sample_memory(shared.clone(), args.api_pid, deadline));
 
     let script = script::run(&plan, &issuer, &api, &shared, &mut keys, settings, deadline).await;
@@ -147,11 +154,15 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     let probe = probe.await?;
     let memory = memory.await?;
+    let mut stalls = driver_stalls.await?;
+    stalls.extend(issuer_stalls.await?);
     // Whatever the script did, leave the issuer healthy.
     let _ = issuer.clear_faults().await;
     let script = script?;
 
-    let report = report::Report::build(&plan, settings, &records, &script, &keys, &probe, &memory);
+    let report = report::Report::build(
+        &plan, settings, &records, &script, &keys, &probe, &memory, &stalls,
+    );
     print!("{}", report.table());
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;

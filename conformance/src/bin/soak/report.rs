@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::Settings;
-use crate::load::{self, MemorySample, Probe, Record};
+use crate::load::{self, MemorySample, Probe, Record, Stall};
 use crate::script::{KeyInfo, Plan, ScriptLog};
 
 /// One check's verdict.
@@ -46,6 +46,7 @@ pub struct Report {
     plan: Plan,
     phases: Vec<PhaseStats>,
     checks: Vec<Check>,
+    stall: StallSummary,
     script: ScriptSummary,
     /// Discovery fetches before the first phase and during the run: the api caches the
     /// metadata after its first success, so the second is expected to stay 0.
@@ -58,6 +59,64 @@ struct ScriptSummary {
     key_events: Vec<Value>,
     key_lines: Vec<String>,
     tokens_minted: u64,
+}
+
+/// The machine stalls both controls saw.
+struct StallSummary {
+    count: usize,
+    /// Their union, in seconds.
+    seconds: f64,
+    longest_ms: f64,
+    by_driver: usize,
+    by_issuer: usize,
+    /// Over [`MAX_STALL_SHARE`] of the run: nothing that stalls excuse can be judged.
+    too_busy: bool,
+}
+
+/// The share of the run that may be stalled before the run is no longer judged as passing.
+const MAX_STALL_SHARE: f64 = 0.05;
+
+fn stall_summary(stalls: &[Stall], script: &ScriptLog) -> StallSummary {
+    let mut spans: Vec<(u64, u64)> = stalls.iter().map(|s| (s.start_us, s.end_us)).collect();
+    spans.sort_unstable();
+    let mut union = 0u64;
+    let mut current: Option<(u64, u64)> = None;
+    for (start, end) in spans {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                union += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    if let Some((s, e)) = current {
+        union += e - s;
+    }
+    let run_us = match (script.phases.first(), script.phases.last()) {
+        (Some(first), Some(last)) => last.end_us - first.start_us,
+        _ => 0,
+    };
+    StallSummary {
+        count: stalls.len(),
+        seconds: union as f64 / 1e6,
+        longest_ms: stalls
+            .iter()
+            .map(|s| s.end_us - s.start_us)
+            .max()
+            .unwrap_or(0) as f64
+            / 1e3,
+        by_driver: stalls
+            .iter()
+            .filter(|s| s.seen_by == "driver timer")
+            .count(),
+        by_issuer: stalls
+            .iter()
+            .filter(|s| s.seen_by != "driver timer")
+            .count(),
+        too_busy: run_us > 0 && union as f64 > MAX_STALL_SHARE * run_us as f64,
+    }
 }
 
 struct ProbeSummary {
@@ -99,12 +158,26 @@ impl Report {
         keys: &[KeyInfo],
         probe: &Probe,
         memory: &[MemorySample],
+        stalls: &[Stall],
     ) -> Report {
+        let stall = stall_summary(stalls, script);
         let window_tail = (settings.http_timeout + WINDOW_SLACK).as_micros() as u64;
+        // A refresh that started inside a window may fail up to a fetch timeout after it.
+        let overlaps = |record: &Record, start: u64, end: u64| {
+            record.done_us >= start && record.sent_us <= end.saturating_add(window_tail)
+        };
         let in_fault_window = |record: &Record| {
-            script.fault_windows.iter().any(|&(start, end)| {
-                record.done_us >= start && record.sent_us <= end.saturating_add(window_tail)
-            })
+            script
+                .fault_windows
+                .iter()
+                .any(|&(start, end)| overlaps(record, start, end))
+        };
+        // The issuer too slow to answer a fetch in time, because the machine was: the api's
+        // fetch failed for real, and 503 is then its documented answer.
+        let in_stall = |record: &Record| {
+            stalls
+                .iter()
+                .any(|stall| overlaps(record, stall.start_us, stall.end_us))
         };
         // A valid request is judged when its key was known before it was sent and was still
         // published when it was answered (see `script`'s module documentation).
@@ -123,6 +196,7 @@ impl Report {
         let mut bad_5xx: Vec<String> = Vec::new();
         let mut contract_failures: Vec<String> = Vec::new();
         let mut documented_503 = 0u64;
+        let mut stall_503 = 0u64;
         let describe = |record: &Record| {
             format!(
                 "{} -> {} at {:.1} s (phase {})",
@@ -133,12 +207,15 @@ impl Report {
             )
         };
         for record in records {
-            let may_503 = !judged(record)
-                && (record.kind.is_unknown_kid() || record.kind.is_valid())
-                && in_fault_window(record);
+            let may_need_fetch =
+                !judged(record) && (record.kind.is_unknown_kid() || record.kind.is_valid());
+            let faulted = may_need_fetch && in_fault_window(record);
+            let stalled = may_need_fetch && !faulted && in_stall(record);
             if record.status >= 500 {
-                if record.status == 503 && may_503 {
+                if record.status == 503 && faulted {
                     documented_503 += 1;
+                } else if record.status == 503 && stalled {
+                    stall_503 += 1;
                 } else {
                     bad_5xx.push(describe(record));
                 }
@@ -205,9 +282,10 @@ impl Report {
         });
         checks.push(Check {
             name: "no 5xx but the documented 503, and 503 only when no usable key could be had",
-            passed: bad_5xx.is_empty(),
+            // Excuses count only while stalls are rare enough for the run to mean something.
+            passed: bad_5xx.is_empty() && !(stall.too_busy && stall_503 > 0),
             detail: format!(
-                "{} undocumented 5xx; {documented_503} documented 503 (unknown kid while the issuer was faulted){}",
+                "{} undocumented 5xx; {documented_503} documented 503 (unknown kid while the issuer was faulted), {stall_503} while the machine stalled{}",
                 bad_5xx.len(),
                 first(&bad_5xx)
             ),
@@ -229,22 +307,39 @@ impl Report {
         let memory = memory_summary(memory);
         checks.push(memory_check(&memory));
         let probe = probe_summary(probe);
+        // A probe failure while a control saw the machine stall says nothing about the api;
+        // one while both controls were answering promptly is the api's.
+        let (excused, failed): (Vec<_>, Vec<_>) = probe.failures.iter().partition(|(at, _, _)| {
+            let sent = (at * 1e6) as u64;
+            let end = sent + (load::PROBE_TIMEOUT + WINDOW_SLACK).as_micros() as u64;
+            let start = sent.saturating_sub(WINDOW_SLACK.as_micros() as u64);
+            stalls
+                .iter()
+                .any(|stall| stall.end_us >= start && stall.start_us <= end)
+        });
         checks.push(Check {
             name: "the api never stops answering /api/public",
-            passed: probe.sent > 0 && probe.failures.is_empty(),
+            passed: probe.sent > 0 && failed.is_empty() && !stall.too_busy,
             detail: format!(
-                "{} probes every {} ms with a {} ms timeout: {} failed; p50 {:.2} ms, max {:.2} ms{}",
+                "{} probes every {} ms with a {} ms timeout: {} failed, {} more during a machine stall; p50 {:.2} ms, max {:.2} ms{}{}",
                 probe.sent,
                 load::PROBE_INTERVAL.as_millis(),
                 load::PROBE_TIMEOUT.as_millis(),
-                probe.failures.len(),
+                failed.len(),
+                excused.len(),
                 probe.p50_ms,
                 probe.max_ms,
-                probe
-                    .failures
-                    .first()
+                failed
+                    .iter()
+                    .chain(&excused)
+                    .next()
                     .map(|(at, phase, what)| format!("; first at {at:.1} s (phase {phase}): {what}"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                if stall.too_busy {
+                    "; the machine stalled too long to judge: run again on a quieter one"
+                } else {
+                    ""
+                }
             ),
         });
 
@@ -261,6 +356,7 @@ impl Report {
             discovery,
             phases,
             checks,
+            stall,
             script: ScriptSummary {
                 key_events,
                 key_lines,
@@ -337,6 +433,16 @@ impl Report {
         }
         let _ = writeln!(
             out,
+            "machine stalls (a control over {} ms late): {} ({} by the driver's timer, {} by the issuer's /healthz), {:.2} s in all, longest {:.0} ms",
+            load::STALL_THRESHOLD.as_millis(),
+            self.stall.count,
+            self.stall.by_driver,
+            self.stall.by_issuer,
+            self.stall.seconds,
+            self.stall.longest_ms,
+        );
+        let _ = writeln!(
+            out,
             "discovery: {} fetch(es) before the first phase, {} during the run",
             self.discovery.0, self.discovery.1
         );
@@ -396,6 +502,14 @@ impl Report {
             })).collect::<Vec<_>>(),
             "key_events": self.script.key_events,
             "tokens_minted": self.script.tokens_minted,
+            "machine_stalls": {
+                "count": self.stall.count,
+                "by_driver_timer": self.stall.by_driver,
+                "by_issuer_healthz": self.stall.by_issuer,
+                "seconds": self.stall.seconds,
+                "longest_ms": self.stall.longest_ms,
+                "too_busy_to_judge": self.stall.too_busy,
+            },
             "discovery_fetches": {
                 "before_first_phase": self.discovery.0,
                 "during_run": self.discovery.1,
@@ -661,6 +775,32 @@ mod tests {
         assert!(6 <= fetch_bound(10.0, Duration::from_secs(2)));
         // One more per cooldown would not.
         assert!(11 > fetch_bound(10.0, Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn overlapping_stalls_count_once_and_too_many_make_the_run_unjudgeable() {
+        let stall = |start_us, end_us| Stall {
+            start_us,
+            end_us,
+            seen_by: "driver timer",
+        };
+        let script = ScriptLog {
+            phases: vec![crate::script::PhaseLog {
+                name: "healthy",
+                start_us: 0,
+                end_us: 10_000_000,
+                counts_start: Default::default(),
+                counts_end: Default::default(),
+            }],
+            ..ScriptLog::default()
+        };
+
+        let few = stall_summary(&[stall(0, 200_000), stall(100_000, 300_000)], &script);
+        let many = stall_summary(&[stall(0, 600_000)], &script);
+
+        assert!((few.seconds - 0.3).abs() < 1e-9);
+        assert!(!few.too_busy);
+        assert!(many.too_busy);
     }
 
     #[test]

@@ -519,7 +519,8 @@ async fn phases(
         // The valid stream gets fresh tokens every second, so verifications keep happening
         // (not only token-cache hits) while the issuer misbehaves.
         while Instant::now() < phase_end {
-            tokio::time::sleep(Duration::from_secs(1).min(phase_end - Instant::now())).await;
+            let left = phase_end.saturating_duration_since(Instant::now());
+            tokio::time::sleep(Duration::from_secs(1).min(left)).await;
             if Instant::now() >= phase_end {
                 break;
             }
