@@ -67,6 +67,9 @@ struct State {
     metadata: Option<Arc<Metadata>>,
     keys: Option<Arc<KeySet>>,
     last_attempt: Option<Instant>,
+    /// Whether the last attempt failed: then the cached set may be missing a rotated key, and
+    /// an unknown `kid` is the issuer's outage (503), not proof of a bad token (401).
+    last_attempt_failed: bool,
 }
 
 const NO_APPLICABLE_KEY: AuthError =
@@ -199,6 +202,18 @@ impl KeyStore {
                     key,
                     metadata: metadata.clone(),
                 }),
+                Selection::NoApplicableKey if state.last_attempt_failed => {
+                    // The next look at the JWKS is allowed once the cooldown has passed.
+                    let waited = state.last_attempt.map_or(Duration::ZERO, |at| at.elapsed());
+                    Err(AuthError::IssuerUnavailable {
+                        retry_after: self
+                            .inner
+                            .policy
+                            .cooldown
+                            .saturating_sub(waited)
+                            .max(Duration::from_secs(1)),
+                    })
+                }
                 Selection::NoApplicableKey => Err(NO_APPLICABLE_KEY),
             },
             _ => Err(NO_APPLICABLE_KEY),
@@ -262,8 +277,15 @@ impl Inner {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// One refresh: resolve the metadata if needed, fetch and parse the JWKS, publish it.
+    /// One refresh, remembering whether it failed.
     async fn load(&self) -> Result<Arc<KeySet>, Unavailable> {
+        let outcome = self.fetch_keys().await;
+        self.write().last_attempt_failed = outcome.is_err();
+        outcome
+    }
+
+    /// Resolves the metadata if needed, fetches and parses the JWKS, publishes it.
+    async fn fetch_keys(&self) -> Result<Arc<KeySet>, Unavailable> {
         let metadata = self.resolve().await?;
         let outcome = match self.fetcher.get(&metadata.jwks_uri).await {
             Ok(body) => KeySet::parse(&body, &self.allowed).map_err(|error| error.to_string()),

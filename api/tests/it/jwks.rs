@@ -443,3 +443,51 @@ async fn a_key_published_with_its_private_part_is_never_trusted() {
 
     assert_unavailable(app.get_with_token("/api/private", &issuer.token()).await).await;
 }
+
+#[tokio::test]
+async fn while_the_last_refresh_failed_an_unknown_kid_is_the_issuers_outage_not_the_clients() {
+    let issuer = TestIssuer::bare().await;
+    issuer.mount_discovery().await;
+    jwks_mock(&[TestKey::primary()])
+        .up_to_n_times(1)
+        .mount(&issuer.server)
+        .await;
+    let outage = jwks_answer(ResponseTemplate::new(500))
+        .mount_as_scoped(&issuer.server)
+        .await;
+    // Mounted after the outage, so it answers only once the outage is dropped.
+    jwks_mock(&[TestKey::primary()]).mount(&issuer.server).await;
+    let app = spawn_app(short_cooldown(&issuer)).await;
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+    let rotated = TestKey::secondary().sign(&claims(&issuer.url()));
+
+    // The refetch for the new kid fails; within the cooldown no other is tried, and the key may
+    // well exist: both answers say "try again", neither blames the token.
+    let_the_cooldown_pass().await;
+    for _ in 0..2 {
+        let response = app.get_with_token("/api/private", &rotated).await;
+        assert_eq!(response.status(), 503);
+        assert!(response.headers().contains_key("retry-after"));
+    }
+    // Known keys keep working through the outage.
+    assert_eq!(
+        app.get_with_token("/api/private", &issuer.token())
+            .await
+            .status(),
+        200
+    );
+
+    // Once the issuer answers again (without that key), the same token is plainly unknown.
+    drop(outage);
+    let_the_cooldown_pass().await;
+    let answer = answer(app.get_with_token("/api/private", &rotated).await).await;
+    assert_eq!(
+        answer.challenge,
+        invalid_token("no applicable key found in the JSON Web Key Set")
+    );
+}
