@@ -181,7 +181,7 @@ async fn optional_authentication_admits_anonymous_requests_but_not_bad_tokens() 
         "reader@clients"
     );
     let expired = issuer.token_with(json!({"exp": now() - 3600}));
-    assert_eq!(app.get_with_token("/maybe", &expired).await.status(), 401);
+    assert_eq!(app.status_of("/maybe", &expired).await, 401);
 }
 
 #[tokio::test]
@@ -200,15 +200,12 @@ async fn the_claims_extractor_fails_closed_without_the_middleware() {
     let app = spawn_router(router).await;
 
     assert_eq!(
-        app.get_with_token("/forgot-the-layer", &issuer.token())
-            .await
-            .status(),
+        app.status_of("/forgot-the-layer", &issuer.token()).await,
         401
     );
     assert_eq!(
-        app.get_with_token("/authorize-without-authentication", &issuer.token())
-            .await
-            .status(),
+        app.status_of("/authorize-without-authentication", &issuer.token())
+            .await,
         401
     );
 }

@@ -49,12 +49,7 @@ async fn the_rfc_8414_path_is_used_when_openid_discovery_is_absent() {
     issuer.mount_jwks(&[TestKey::primary()]).await;
     let app = spawn_app(options(&issuer)).await;
 
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
 }
 
 #[tokio::test]
@@ -75,12 +70,7 @@ async fn metadata_naming_another_issuer_is_refused() {
     let app = spawn_app(options(&issuer)).await;
 
     let evil_token = TestKey::primary().sign(&claims("https://evil.example/"));
-    assert_eq!(
-        app.get_with_token("/api/private", &evil_token)
-            .await
-            .status(),
-        503
-    );
+    assert_eq!(app.status_of("/api/private", &evil_token).await, 503);
 }
 
 #[tokio::test]
@@ -98,12 +88,7 @@ async fn metadata_that_is_not_usable_is_refused() {
         .mount(&issuer.server)
         .await;
         let app = spawn_app(options(&issuer)).await;
-        assert_eq!(
-            app.get_with_token("/api/private", &issuer.token())
-                .await
-                .status(),
-            503
-        );
+        assert_eq!(app.status_of("/api/private", &issuer.token()).await, 503);
     }
     // A remote plain-http jwks_uri is refused too.
     let issuer = TestIssuer::bare().await;
@@ -116,12 +101,7 @@ async fn metadata_that_is_not_usable_is_refused() {
     .mount(&issuer.server)
     .await;
     let app = spawn_app(options(&issuer)).await;
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        503
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 503);
 }
 
 #[tokio::test]
@@ -144,18 +124,8 @@ async fn a_discovery_failure_is_not_cached() {
     options.jwks.retry_interval = Duration::ZERO;
     let app = spawn_app(options).await;
 
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        503
-    );
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 503);
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
 }
 
 #[tokio::test]
@@ -173,12 +143,7 @@ async fn a_slow_discovery_is_timed_out() {
     options.jwks.http_timeout = Duration::from_millis(300);
     let app = spawn_app(options).await;
 
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        503
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 503);
 }
 
 #[tokio::test]
@@ -202,12 +167,7 @@ async fn a_configured_issuer_and_jwks_uri_skip_discovery() {
     );
     let app = spawn_app(options).await;
 
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
 }
 
 #[tokio::test]
@@ -227,10 +187,7 @@ async fn a_configured_jwks_uri_overrides_the_discovered_one() {
     let app = spawn_app(options).await;
 
     let token = TestKey::secondary().sign(&claims(&issuer.url()));
-    assert_eq!(
-        app.get_with_token("/api/private", &token).await.status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &token).await, 200);
 }
 
 #[tokio::test]
@@ -240,17 +197,7 @@ async fn the_base_url_may_omit_the_trailing_slash_but_iss_must_match_the_metadat
     options.issuer_base_url = Some(issuer.server.uri().parse().expect("url"));
     let app = spawn_app(options).await;
 
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
     let without_slash = issuer.token_with(json!({"iss": issuer.server.uri()}));
-    assert_eq!(
-        app.get_with_token("/api/private", &without_slash)
-            .await
-            .status(),
-        401
-    );
+    assert_eq!(app.status_of("/api/private", &without_slash).await, 401);
 }

@@ -285,6 +285,11 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The status of GET `path` with `Authorization: Bearer <token>`.
+    pub async fn status_of(&self, path: &str, token: &str) -> u16 {
+        self.get_with_token(path, token).await.status().as_u16()
+    }
+
     /// A request builder for anything unusual.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client

@@ -38,12 +38,7 @@ async fn many_requests_share_one_discovery_and_one_jwks_fetch() {
     let app = spawn_app(options(&issuer)).await;
 
     for _ in 0..20 {
-        assert_eq!(
-            app.get_with_token("/api/private", &issuer.token())
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
     }
 }
 
@@ -99,12 +94,7 @@ async fn a_new_kid_triggers_one_refetch_however_many_requests_carry_it() {
     .mount(&issuer.server)
     .await;
     let app = spawn_app(short_cooldown(&issuer)).await;
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
     let_the_cooldown_pass().await;
 
     let new_key_token = TestKey::secondary().sign(&claims(&issuer.url()));
@@ -127,12 +117,7 @@ async fn within_the_cooldown_an_unknown_kid_causes_no_fetch() {
         .mount(&issuer.server)
         .await;
     let app = spawn_app(options(&issuer)).await;
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
 
     let unknown = TestKey::secondary().sign(&claims(&issuer.url()));
     let answer = answer(app.get_with_token("/api/private", &unknown).await).await;
@@ -149,12 +134,7 @@ async fn a_flood_of_unknown_kids_refetches_once_per_cooldown() {
     issuer.mount_discovery().await;
     jwks_mock(&[TestKey::primary()]).mount(&issuer.server).await;
     let app = spawn_app(short_cooldown(&issuer)).await;
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
 
     for _round in 0..2 {
         let_the_cooldown_pass().await;
@@ -209,12 +189,7 @@ async fn a_failing_refresh_keeps_the_good_keys_serving() {
     options.jwks.cache_max_age = Duration::ZERO;
     options.jwks.cooldown = Duration::ZERO;
     let app = spawn_app(options).await;
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
 
     for failure in [
         ResponseTemplate::new(500),
@@ -227,12 +202,7 @@ async fn a_failing_refresh_keeps_the_good_keys_serving() {
             .mount_as_scoped(&issuer.server)
             .await;
         for _ in 0..5 {
-            assert_eq!(
-                app.get_with_token("/api/private", &issuer.token())
-                    .await
-                    .status(),
-                200
-            );
+            assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
         }
         drop(mock);
     }
@@ -255,12 +225,7 @@ async fn keys_older_than_the_stale_limit_are_not_used_when_the_issuer_fails() {
     let app = spawn_app(options).await;
 
     // The first request loads the keys and uses them at once.
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
     // From then on they are too old, and the issuer cannot give new ones.
     assert_unavailable(app.get_with_token("/api/private", &issuer.token()).await).await;
 }
@@ -279,12 +244,7 @@ async fn an_unreachable_issuer_is_a_503_not_the_clients_fault_and_recovery_is_au
     let app = spawn_app(options).await;
 
     assert_unavailable(app.get_with_token("/api/private", &issuer.token()).await).await;
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
 }
 
 #[tokio::test]
@@ -404,12 +364,7 @@ async fn a_slow_background_refresh_never_delays_requests_with_a_cached_key() {
     options.jwks.cooldown = Duration::ZERO;
     options.jwks.http_timeout = Duration::from_secs(30);
     let app = spawn_app(options).await;
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
 
     // The refresh now hangs for 30 s; each request must still be answered from the cache. The
     // generous per-request limit only turns a regression into a failure instead of a hang.
@@ -458,12 +413,7 @@ async fn while_the_last_refresh_failed_an_unknown_kid_is_the_issuers_outage_not_
     // Mounted after the outage, so it answers only once the outage is dropped.
     jwks_mock(&[TestKey::primary()]).mount(&issuer.server).await;
     let app = spawn_app(short_cooldown(&issuer)).await;
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
     let rotated = TestKey::secondary().sign(&claims(&issuer.url()));
 
     // The refetch for the new kid fails; within the cooldown no other is tried, and the key may
@@ -475,12 +425,7 @@ async fn while_the_last_refresh_failed_an_unknown_kid_is_the_issuers_outage_not_
         assert!(response.headers().contains_key("retry-after"));
     }
     // Known keys keep working through the outage.
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
 
     // Once the issuer answers again (without that key), the same token is plainly unknown.
     drop(outage);

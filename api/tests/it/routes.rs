@@ -115,10 +115,7 @@ async fn a_token_without_a_scope_claim_is_told_the_claim_is_missing() {
         )
     );
     // The same token is fine where no scope is needed.
-    assert_eq!(
-        app.get_with_token("/api/private", &token).await.status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &token).await, 200);
 }
 
 #[tokio::test]

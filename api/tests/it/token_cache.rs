@@ -18,10 +18,6 @@ async fn spawn_with_handle(options: AuthOptions) -> (TestApp, Authenticator) {
     (app, authenticator)
 }
 
-async fn status(app: &TestApp, path: &str, token: &str) -> u16 {
-    app.get_with_token(path, token).await.status().as_u16()
-}
-
 /// Waits until the Unix clock (whole seconds, as the claim checks read it) is past `instant`:
 /// the passing of time is what these tests are about.
 async fn wait_until_after(instant: i64) {
@@ -47,7 +43,7 @@ async fn a_repeated_token_is_answered_from_the_cache_without_a_signature_check()
     let token = issuer.token();
 
     for _ in 0..3 {
-        assert_eq!(status(&app, "/api/private", &token).await, 200);
+        assert_eq!(app.status_of("/api/private", &token).await, 200);
     }
 
     let stats = authenticator.cache_stats();
@@ -64,7 +60,7 @@ async fn route_checks_still_run_on_a_cached_token() {
     let (app, authenticator) = spawn_with_handle(options(&issuer)).await;
     let unscoped = issuer.token_with(json!({"scope": null}));
 
-    assert_eq!(status(&app, "/api/private", &unscoped).await, 200);
+    assert_eq!(app.status_of("/api/private", &unscoped).await, 200);
     let response = app.get_with_token("/api/private-scoped", &unscoped).await;
 
     assert_eq!(response.status(), 403);
@@ -83,7 +79,7 @@ async fn a_cached_token_past_its_expiry_is_refused() {
     let (app, authenticator) = spawn_with_handle(options).await;
     let expires_at = now() + 2;
     let token = issuer.token_with(json!({"exp": expires_at}));
-    assert_eq!(status(&app, "/api/private", &token).await, 200);
+    assert_eq!(app.status_of("/api/private", &token).await, 200);
     assert_eq!(authenticator.cache_stats().entries, 1);
 
     wait_until_after(expires_at).await;
@@ -109,7 +105,7 @@ async fn a_cached_token_older_than_the_maximum_age_is_refused() {
     let (app, authenticator) = spawn_with_handle(options).await;
     let issued_at = now();
     let token = issuer.token_with(json!({"iat": issued_at}));
-    assert_eq!(status(&app, "/api/private", &token).await, 200);
+    assert_eq!(app.status_of("/api/private", &token).await, 200);
 
     wait_until_after(issued_at + 1).await;
     let refusal = answer(app.get_with_token("/api/private", &token).await).await;
@@ -129,10 +125,10 @@ async fn an_entry_is_verified_afresh_after_the_maximum_ttl() {
     options.token_cache.max_ttl = Duration::from_millis(300);
     let (app, authenticator) = spawn_with_handle(options).await;
     let token = issuer.token();
-    assert_eq!(status(&app, "/api/private", &token).await, 200);
+    assert_eq!(app.status_of("/api/private", &token).await, 200);
 
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(status(&app, "/api/private", &token).await, 200);
+    assert_eq!(app.status_of("/api/private", &token).await, 200);
 
     let stats = authenticator.cache_stats();
     assert_eq!(stats.hits, 0);
@@ -159,8 +155,8 @@ async fn a_cached_token_is_refused_once_its_key_leaves_the_jwks() {
     let issuer = TestIssuer::start().await;
     let (app, authenticator) = spawn_with_handle(short_cooldown(&issuer)).await;
     let old = issuer.token();
-    assert_eq!(status(&app, "/api/private", &old).await, 200);
-    assert_eq!(status(&app, "/api/private", &old).await, 200);
+    assert_eq!(app.status_of("/api/private", &old).await, 200);
+    assert_eq!(app.status_of("/api/private", &old).await, 200);
     assert_eq!(authenticator.cache_stats().hits, 1);
 
     // The issuer rotates: the primary key is gone. A token of the new key makes the API
@@ -168,7 +164,7 @@ async fn a_cached_token_is_refused_once_its_key_leaves_the_jwks() {
     publish(&issuer, &[TestKey::secondary()]).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let new = TestKey::secondary().sign(&claims(&issuer.url()));
-    assert_eq!(status(&app, "/api/private", &new).await, 200);
+    assert_eq!(app.status_of("/api/private", &new).await, 200);
     let refusal = answer(app.get_with_token("/api/private", &old).await).await;
 
     assert_eq!(refusal.status, 401);
@@ -188,13 +184,13 @@ async fn a_refetch_that_keeps_the_key_keeps_its_cached_tokens() {
     let issuer = TestIssuer::start().await;
     let (app, authenticator) = spawn_with_handle(short_cooldown(&issuer)).await;
     let old = issuer.token();
-    assert_eq!(status(&app, "/api/private", &old).await, 200);
+    assert_eq!(app.status_of("/api/private", &old).await, 200);
 
     publish(&issuer, &[TestKey::primary(), TestKey::secondary()]).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let new = TestKey::secondary().sign(&claims(&issuer.url()));
-    assert_eq!(status(&app, "/api/private", &new).await, 200);
-    assert_eq!(status(&app, "/api/private", &old).await, 200);
+    assert_eq!(app.status_of("/api/private", &new).await, 200);
+    assert_eq!(app.status_of("/api/private", &old).await, 200);
 
     let stats = authenticator.cache_stats();
     assert_eq!(stats.hits, 1, "the old token still hits");
@@ -211,10 +207,10 @@ async fn refusals_are_never_cached() {
     let flipped = if signature.ends_with('A') { 'Q' } else { 'A' };
     let forged = format!("{input}.{}{flipped}", &signature[..signature.len() - 1]);
 
-    assert_eq!(status(&app, "/api/private", &valid).await, 200);
+    assert_eq!(app.status_of("/api/private", &valid).await, 200);
     for _ in 0..2 {
-        assert_eq!(status(&app, "/api/private", &wrong_audience).await, 401);
-        assert_eq!(status(&app, "/api/private", &forged).await, 401);
+        assert_eq!(app.status_of("/api/private", &wrong_audience).await, 401);
+        assert_eq!(app.status_of("/api/private", &forged).await, 401);
     }
 
     let stats = authenticator.cache_stats();
@@ -232,7 +228,8 @@ async fn the_cache_never_holds_more_than_its_capacity() {
 
     for n in 0..10 {
         assert_eq!(
-            status(&app, "/api/private", &distinct_token(&issuer, n)).await,
+            app.status_of("/api/private", &distinct_token(&issuer, n))
+                .await,
             200
         );
     }
@@ -253,7 +250,7 @@ async fn an_entry_is_charged_for_its_memory_not_just_counted() {
     let token = issuer.token_with(json!({"permissions": permissions}));
     assert!(token.len() < 4096, "cacheable: {} bytes", token.len());
 
-    assert_eq!(status(&app, "/api/private", &token).await, 200);
+    assert_eq!(app.status_of("/api/private", &token).await, 200);
 
     let stats = authenticator.cache_stats();
     assert_eq!(stats.entries, 1);
@@ -269,7 +266,7 @@ async fn tokens_larger_than_the_limit_are_never_cached() {
     let large = issuer.token_with(json!({"padding": "x".repeat(1024)}));
 
     for _ in 0..2 {
-        assert_eq!(status(&app, "/api/private", &large).await, 200);
+        assert_eq!(app.status_of("/api/private", &large).await, 200);
     }
 
     let stats = authenticator.cache_stats();
@@ -288,7 +285,7 @@ async fn capacity_zero_turns_the_cache_off() {
     let token = issuer.token();
 
     for _ in 0..3 {
-        assert_eq!(status(&app, "/api/private", &token).await, 200);
+        assert_eq!(app.status_of("/api/private", &token).await, 200);
     }
 
     let stats: TokenCacheStats = authenticator.cache_stats();

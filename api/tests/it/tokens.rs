@@ -348,10 +348,7 @@ async fn a_token_without_kid_is_accepted_only_when_one_key_fits() {
     let claims = claims(&issuer.url());
 
     let token = TestKey::primary().sign_raw(&json!({"alg": "RS256", "typ": "JWT"}), &claims);
-    assert_eq!(
-        app.get_with_token("/api/private", &token).await.status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &token).await, 200);
 
     let two_keys = TestIssuer::bare().await;
     two_keys.mount_discovery().await;
@@ -385,16 +382,14 @@ async fn strict_mode_requires_at_jwt_and_the_rfc_9068_claims() {
     );
 
     assert_eq!(
-        app.get_with_token("/api/private", &key.sign_raw(&at_jwt, &complete))
-            .await
-            .status(),
+        app.status_of("/api/private", &key.sign_raw(&at_jwt, &complete))
+            .await,
         200
     );
     let application = json!({"alg": "RS256", "typ": "application/AT+JWT", "kid": key.kid()});
     assert_eq!(
-        app.get_with_token("/api/private", &key.sign_raw(&application, &complete))
-            .await
-            .status(),
+        app.status_of("/api/private", &key.sign_raw(&application, &complete))
+            .await,
         200
     );
     assert_refused(&app, &key.sign(&complete), "Unexpected 'typ' value").await;
@@ -431,12 +426,7 @@ async fn a_maximum_token_age_refuses_old_tokens() {
     options.max_token_age = Some(std::time::Duration::from_secs(60));
     let app = spawn_app(options).await;
 
-    assert_eq!(
-        app.get_with_token("/api/private", &issuer.token())
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.status_of("/api/private", &issuer.token()).await, 200);
     assert_refused(
         &app,
         &issuer.token_with(json!({"iat": now() - 3600})),
