@@ -201,3 +201,49 @@ async fn the_base_url_may_omit_the_trailing_slash_but_iss_must_match_the_metadat
     let without_slash = issuer.token_with(json!({"iss": issuer.server.uri()}));
     assert_eq!(app.status_of("/api/private", &without_slash).await, 401);
 }
+
+/// An issuer whose document at `from` is only reachable through a 302 to `to`; the target
+/// must never be fetched.
+async fn redirecting(issuer: &TestIssuer, from: &str, to: &str, target: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path(from))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", to))
+        .mount(&issuer.server)
+        .await;
+    discovery_answer(to, target)
+        .expect(0)
+        .mount(&issuer.server)
+        .await;
+}
+
+#[tokio::test]
+async fn redirects_are_never_followed_for_metadata_or_keys() {
+    // A redirect would let whoever answers the first URL choose where keys come from
+    // (RFC 8414 §6).
+    let metadata_elsewhere = TestIssuer::bare().await;
+    let document = metadata_elsewhere.discovery_document();
+    redirecting(
+        &metadata_elsewhere,
+        OPENID_PATH,
+        "/elsewhere/openid",
+        ResponseTemplate::new(200).set_body_json(document),
+    )
+    .await;
+    metadata_elsewhere.mount_jwks(&[TestKey::primary()]).await;
+
+    let keys_elsewhere = TestIssuer::bare().await;
+    keys_elsewhere.mount_discovery().await;
+    let keys = serde_json::json!({"keys": [TestKey::primary().jwk()]});
+    redirecting(
+        &keys_elsewhere,
+        JWKS_PATH,
+        "/elsewhere/jwks",
+        ResponseTemplate::new(200).set_body_json(keys),
+    )
+    .await;
+
+    for issuer in [&metadata_elsewhere, &keys_elsewhere] {
+        let app = spawn_app(options(issuer)).await;
+        assert_eq!(app.status_of("/api/private", &issuer.token()).await, 503);
+    }
+}
