@@ -451,3 +451,38 @@ async fn algorithms_off_the_allow_list_are_refused_even_when_a_key_exists() {
     // The published key says alg RS256, so it may not verify PS256 tokens either.
     assert_refused(&app, &issuer.token(), "Unsupported 'alg' value").await;
 }
+
+#[tokio::test]
+async fn signed_json_that_is_not_utf_8_and_nested_jwts_are_refused() {
+    let issuer = TestIssuer::start().await;
+    let app = spawn_app(options(&issuer)).await;
+    let key = TestKey::primary();
+    let claims = claims(&issuer.url()).to_string();
+    let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, key.kid());
+
+    // RFC 8725 §3.7: JSON must be UTF-8; these bytes are signed, so only parsing can refuse them.
+    let mut bad_header = header.clone().into_bytes();
+    bad_header.splice(bad_header.len() - 2..bad_header.len() - 2, [0xff, 0xfe]);
+    let token = key.sign_bytes(&bad_header, claims.as_bytes());
+    assert_refused(&app, &token, "Invalid Token or Protected Header formatting").await;
+    let mut bad_payload = claims.clone().into_bytes();
+    bad_payload.splice(bad_payload.len() - 2..bad_payload.len() - 2, [0xc3, 0x28]);
+    let token = key.sign_bytes(header.as_bytes(), &bad_payload);
+    assert_refused(
+        &app,
+        &token,
+        "JWT Claims Set must be a JSON object without duplicate members",
+    )
+    .await;
+
+    // RFC 7519 §7.2: a nested JWT (`cty` JWT) is not unwrapped; its payload is not claims.
+    let inner = issuer.token();
+    let nested_header = format!(r#"{{"alg":"RS256","kid":"{}","cty":"JWT"}}"#, key.kid());
+    let token = key.sign_bytes(nested_header.as_bytes(), inner.as_bytes());
+    assert_refused(
+        &app,
+        &token,
+        "JWT Claims Set must be a JSON object without duplicate members",
+    )
+    .await;
+}
