@@ -99,29 +99,131 @@ fn parse_protected_header(
     allowed: &[Algorithm],
 ) -> Result<ProtectedHeader, AuthError> {
     let formatting = || AuthError::invalid_token("Invalid Token or Protected Header formatting");
-    let members = parse_object(bytes).map_err(|_| formatting())?;
+    let header: HeaderScan = serde_json::from_slice(bytes).map_err(|_| formatting())?;
 
-    let alg = match members.get("alg") {
-        Some(Value::String(alg)) => check_algorithm(alg, allowed)?,
-        Some(_) => return Err(formatting()),
-        None => return Err(AuthError::invalid_token("Missing 'alg' header parameter")),
+    let alg = match header.alg {
+        Member::Present(alg) => check_algorithm(&alg, allowed)?,
+        Member::WrongType => return Err(formatting()),
+        Member::Absent => return Err(AuthError::invalid_token("Missing 'alg' header parameter")),
     };
-    for (member, description) in UNSUPPORTED_MEMBERS {
-        if members.contains_key(member) {
-            return Err(AuthError::invalid_token(description));
-        }
+    if let Some((_, description)) = UNSUPPORTED_MEMBERS
+        .iter()
+        .enumerate()
+        .find_map(|(index, entry)| (header.unsupported & (1 << index) != 0).then_some(entry))
+    {
+        return Err(AuthError::invalid_token(description));
     }
     // `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only from the issuer's JWKS.
-    let optional_string = |name: &str| match members.get(name) {
-        None => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value.clone())),
-        Some(_) => Err(formatting()),
+    let optional = |member: Member| match member {
+        Member::Absent => Ok(None),
+        Member::Present(value) => Ok(Some(value)),
+        Member::WrongType => Err(formatting()),
     };
     Ok(ProtectedHeader {
         alg,
-        kid: optional_string("kid")?,
-        typ: optional_string("typ")?,
+        kid: optional(header.kid)?,
+        typ: optional(header.typ)?,
     })
+}
+
+/// The protected header as one pass over its JSON reads it: the three members we use, and
+/// which unsupported members appear. Parsed without building a JSON tree (it is on every
+/// request's path), yet as strict as [`parse_object`]: a repeated member name is an error,
+/// and members we ignore are still checked for duplicates inside.
+#[derive(Default)]
+struct HeaderScan {
+    alg: Member,
+    kid: Member,
+    typ: Member,
+    /// Bit `i` set when `UNSUPPORTED_MEMBERS[i]` is present.
+    unsupported: u8,
+}
+
+/// A header member we read: absent, a string, or present with another JSON type.
+#[derive(Default)]
+enum Member {
+    #[default]
+    Absent,
+    Present(String),
+    WrongType,
+}
+
+impl Member {
+    fn from_value(StrictValue(value): StrictValue) -> Self {
+        match value {
+            Value::String(text) => Member::Present(text),
+            _ => Member::WrongType,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HeaderScan {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(HeaderVisitor)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = HeaderScan;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JOSE header object without duplicate members")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderScan, A::Error> {
+        let mut header = HeaderScan::default();
+        let mut seen: Vec<MemberName<'de>> = Vec::with_capacity(4);
+        while let Some(name) = map.next_key::<MemberName<'de>>()? {
+            if seen.contains(&name) {
+                return Err(de::Error::custom("duplicate header member"));
+            }
+            match &*name.0 {
+                "alg" => header.alg = Member::from_value(map.next_value()?),
+                "kid" => header.kid = Member::from_value(map.next_value()?),
+                "typ" => header.typ = Member::from_value(map.next_value()?),
+                other => {
+                    if let Some(index) = UNSUPPORTED_MEMBERS
+                        .iter()
+                        .position(|(member, _)| *member == other)
+                    {
+                        header.unsupported |= 1 << index;
+                    }
+                    // Read (and so check) the value, then drop it.
+                    map.next_value::<StrictValue>()?;
+                }
+            }
+            seen.push(name);
+        }
+        Ok(header)
+    }
+}
+
+/// A member name, borrowed from the input when it has no escapes.
+#[derive(PartialEq, Eq)]
+struct MemberName<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for MemberName<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = MemberName<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
+                Ok(MemberName(std::borrow::Cow::Borrowed(name)))
+            }
+            fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
+                Ok(MemberName(std::borrow::Cow::Owned(name.to_owned())))
+            }
+            fn visit_string<E>(self, name: String) -> Result<Self::Value, E> {
+                Ok(MemberName(std::borrow::Cow::Owned(name)))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
 }
 
 /// Maps an `alg` name to an allowed algorithm, naming the dangerous families explicitly.
