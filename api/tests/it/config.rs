@@ -1,12 +1,13 @@
 //! Configuration from the environment, and the binary's start-up behaviour.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use api::config::{Config, ConfigError};
 use api::routes::CorsOrigins;
+
+use crate::helpers::{api_binary, start_api_binary};
 
 fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let map: HashMap<String, String> = pairs
@@ -146,18 +147,6 @@ fn optional_settings_are_read() {
     );
 }
 
-/// The binary with a clean environment, run in an empty directory so no `.env` is found.
-fn api_binary(vars: &[(&str, &str)]) -> Command {
-    let dir = std::env::temp_dir().join(format!("api-config-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_api"));
-    command
-        .env_clear()
-        .current_dir(dir)
-        .envs(vars.iter().copied());
-    command
-}
-
 #[test]
 fn the_binary_stops_with_one_clear_line_when_configuration_is_missing() {
     let output = api_binary(&[]).output().expect("run api");
@@ -173,44 +162,24 @@ fn the_binary_stops_with_one_clear_line_when_configuration_is_missing() {
 
 #[test]
 fn the_binary_starts_even_when_the_issuer_is_unreachable() {
-    let mut child = api_binary(&[
-        ("ISSUER_BASE_URL", "http://127.0.0.1:1/"),
-        ("AUDIENCE", "x"),
-        ("PORT", "0"),
-        ("RUST_LOG", "off"),
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("spawn api");
-
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
+    let (mut child, address) = start_api_binary(UNREACHABLE_ISSUER, Stdio::null());
     child.kill().expect("kill");
     let _ = child.wait();
 
-    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
+    assert!(address.starts_with("http://127.0.0.1:"), "{address}");
 }
+
+/// An issuer nobody listens for, so the binary must start without it.
+const UNREACHABLE_ISSUER: &[(&str, &str)] = &[
+    ("ISSUER_BASE_URL", "http://127.0.0.1:1/"),
+    ("AUDIENCE", "x"),
+    ("PORT", "0"),
+    ("RUST_LOG", "off"),
+];
 
 #[test]
 fn the_binary_exits_cleanly_on_sigterm() {
-    let mut child = api_binary(&[
-        ("ISSUER_BASE_URL", "http://127.0.0.1:1/"),
-        ("AUDIENCE", "x"),
-        ("PORT", "0"),
-        ("RUST_LOG", "off"),
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .expect("spawn api");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
-    assert!(line.starts_with("listening on"), "{line}");
+    let (mut child, _address) = start_api_binary(UNREACHABLE_ISSUER, Stdio::null());
 
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

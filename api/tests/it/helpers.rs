@@ -343,3 +343,40 @@ fn init_tracing() {
         }
     });
 }
+
+/// The `api` binary with a clean environment plus `vars`, run in an empty directory so no
+/// `.env` is found.
+pub fn api_binary(vars: &[(&str, &str)]) -> std::process::Command {
+    let dir = std::env::temp_dir().join(format!("api-binary-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_api"));
+    command
+        .env_clear()
+        .current_dir(dir)
+        .envs(vars.iter().copied());
+    command
+}
+
+/// Starts the `api` binary with `vars` (stderr as given) and waits for its first line,
+/// `listening on http://…`; returns the process and the address it serves.
+pub fn start_api_binary(
+    vars: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = api_binary(vars)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn api");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the first line");
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, address)
+}

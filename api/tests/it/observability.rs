@@ -1,8 +1,7 @@
 //! Logging and lifecycle: refusals are logged with their reason and never with the token;
 //! the server drains and stops on its shutdown signal.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
@@ -15,29 +14,17 @@ use crate::helpers::*;
 async fn refusals_are_logged_with_their_reason_and_never_with_the_token() {
     // The real binary at debug level, so logging is seen exactly as an operator sees it.
     let issuer = TestIssuer::start().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_api"))
-        .env_clear()
-        .current_dir(std::env::temp_dir())
-        .envs([
-            ("ISSUER_BASE_URL", issuer.url().as_str()),
+    let issuer_url = issuer.url();
+    let (mut child, address) = start_api_binary(
+        &[
+            ("ISSUER_BASE_URL", issuer_url.as_str()),
             ("AUDIENCE", AUDIENCE),
             ("PORT", "0"),
             ("ALLOW_QUERY_TOKEN", "true"),
             ("RUST_LOG", "trace"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn api");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
-    let address = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
+        ],
+        Stdio::piped(),
+    );
     let client = reqwest::Client::new();
     let valid = issuer.token();
     let expired = issuer.token_with(json!({"exp": now() - 3600}));
