@@ -12,23 +12,30 @@
 //! Everything measured runs on that one thread (the JWKS server's runtime sits idle once warm).
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::hint::black_box;
+use std::time::Duration;
 
 use api::auth::{AuthError, AuthOptions, Authenticator, Claims};
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cpu_time::ThreadTime;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use jsonwebtoken::{Algorithm, EncodingKey};
-use serde_json::{Value, json};
-use std::hint::black_box;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use serde_json::json;
 
-const AUDIENCE: &str = "https://quickstarts/api";
+/// The test keys, claims and scriptable issuer the integration tests use.
+#[path = "../tests/support/mod.rs"]
+#[allow(
+    dead_code,
+    reason = "the benchmarks use only part of the support they share with the tests"
+)]
+mod support;
+
+use support::claims::{AUDIENCE, claims, now};
+use support::issuer::TestIssuer;
+use support::keys::TestKey;
 
 /// The benchmark thread's CPU time, in nanoseconds.
 struct ThreadCpu;
@@ -92,79 +99,18 @@ impl ValueFormatter for Nanoseconds {
     }
 }
 
-fn data(name: &str) -> String {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
-}
-
-/// A committed test key (FOR TESTING ONLY), its public JWK and its kid.
-struct Key {
-    encoding: EncodingKey,
-    jwk: Value,
-}
-
-impl Key {
-    fn load(name: &str) -> Key {
-        let pem = data(&format!("test-key-{name}.pem"));
-        let base64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = STANDARD.decode(base64).expect("PEM body is base64");
-        let jwks: Value = serde_json::from_str(&data("test-keys.jwk.json")).expect("JWK file");
-        Key {
-            encoding: EncodingKey::from_rsa_der(&der),
-            jwk: jwks[name].clone(),
-        }
-    }
-
-    fn sign(&self, claims: &Value) -> String {
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": self.jwk["kid"]});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature =
-            jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, Algorithm::RS256)
-                .expect("RS256 signing");
-        format!("{input}.{signature}")
-    }
-
-    /// The public key parsed once, as the bare baseline uses it.
-    fn parsed(&self) -> ParsedPublicKey {
-        let component = |name: &str| {
-            URL_SAFE_NO_PAD
-                .decode(self.jwk[name].as_str().expect("component"))
-                .expect("base64url")
-        };
-        let (n, e) = (component("n"), component("e"));
-        RsaPublicKeyComponents { n: &n, e: &e }
-            .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
-            .expect("valid key")
-    }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
-}
-
-/// An Auth0 client-credentials token's claims: the size and shape real tokens have.
-fn claims(issuer: &str, changes: Value) -> Value {
-    let mut claims = json!({
-        "iss": issuer,
-        "sub": "reader@clients",
-        "aud": AUDIENCE,
-        "iat": now(),
-        "exp": now() + 3600,
-        "scope": "read:messages",
-        "azp": "reader",
-        "gty": "client-credentials",
-    });
-    for (name, value) in changes.as_object().expect("object") {
-        claims[name] = value.clone();
-    }
-    claims
+/// The public key parsed once, as the bare baseline uses it.
+fn parsed(key: &TestKey) -> ParsedPublicKey {
+    let jwk = key.jwk();
+    let component = |name: &str| {
+        URL_SAFE_NO_PAD
+            .decode(jwk[name].as_str().expect("component"))
+            .expect("base64url")
+    };
+    let (n, e) = (component("n"), component("e"));
+    RsaPublicKeyComponents { n: &n, e: &e }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .expect("valid key")
 }
 
 /// Runs a verification that must not wait: with the keys cached nothing in `verify` awaits a
@@ -178,42 +124,22 @@ fn ready<T>(future: impl Future<Output = T>) -> T {
 struct Setup {
     /// Keeps the JWKS server (and the key store's runtime) alive.
     runtime: tokio::runtime::Runtime,
-    _issuer: MockServer,
+    /// Serves discovery and the primary key.
+    issuer: TestIssuer,
     cached: Authenticator,
     uncached: Authenticator,
-    issuer: String,
 }
 
 impl Setup {
-    fn new(primary: &Key) -> Setup {
+    fn new() -> Setup {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let server = runtime.block_on(async {
-            let server = MockServer::start().await;
-            let issuer = format!("{}/", server.uri());
-            Mock::given(method("GET"))
-                .and(path("/.well-known/openid-configuration"))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                    "issuer": issuer,
-                    "jwks_uri": format!("{issuer}.well-known/jwks.json"),
-                })))
-                .mount(&server)
-                .await;
-            Mock::given(method("GET"))
-                .and(path("/.well-known/jwks.json"))
-                .respond_with(
-                    ResponseTemplate::new(200).set_body_json(json!({"keys": [primary.jwk]})),
-                )
-                .mount(&server)
-                .await;
-            server
-        });
-        let issuer = format!("{}/", server.uri());
+        let issuer = runtime.block_on(TestIssuer::start());
         let authenticator = |capacity: usize| {
-            let mut options = AuthOptions::new(issuer.parse().expect("URL"), AUDIENCE);
+            let mut options = AuthOptions::new(issuer.url().parse().expect("URL"), AUDIENCE);
             // An unknown kid refetches once, while warming up; the rest of the run is inside
             // the cooldown, which is the steady state an attacker's invented kids meet.
             options.jwks.cooldown = Duration::from_secs(3600);
@@ -224,10 +150,9 @@ impl Setup {
             cached: authenticator(4096),
             uncached: authenticator(0),
             issuer,
-            _issuer: server,
             runtime,
         };
-        let warm_up = primary.sign(&claims(&setup.issuer, json!({})));
+        let warm_up = setup.issuer.token();
         for authenticator in [&setup.cached, &setup.uncached] {
             setup
                 .runtime
@@ -241,110 +166,170 @@ impl Setup {
         let _context = self.runtime.enter();
         ready(authenticator.verify(token))
     }
+
+    /// The description `token` is refused with by the caching authenticator.
+    fn refusal(&self, token: &str) -> String {
+        match self.verify(&self.cached, token) {
+            Err(AuthError::InvalidToken(description)) => description.into_owned(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+}
+
+/// The tokens measured: one valid, and one for each rejection path.
+struct Tokens {
+    valid: String,
+    expired: String,
+    bad_signature: String,
+    unknown_kid: String,
+    malformed: String,
+}
+
+impl Tokens {
+    fn new(setup: &Setup) -> Tokens {
+        let valid = setup.issuer.token();
+        let (signing_input, signature) = valid.rsplit_once('.').expect("three segments");
+        let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+        Tokens {
+            expired: setup
+                .issuer
+                .token_with(json!({"iat": now() - 7200, "exp": now() - 3600})),
+            bad_signature: format!("{signing_input}.{flipped}{}", &signature[1..]),
+            unknown_kid: TestKey::secondary().sign(&claims(&setup.issuer.url())),
+            malformed: format!("{signing_input}."),
+            valid,
+        }
+    }
+
+    /// Checks each refusal once outside the loop, so a path that stopped refusing (or refused
+    /// for another reason) fails the run instead of timing the wrong thing.
+    fn check_refusals(&self, setup: &Setup) {
+        // The first unknown kid refetches the JWKS (once, then the cooldown holds).
+        let _ = setup
+            .runtime
+            .block_on(setup.cached.verify(&self.unknown_kid));
+        for (token, description) in [
+            (&self.expired, "\"exp\" claim timestamp check failed"),
+            (&self.bad_signature, "signature verification failed"),
+            (
+                &self.unknown_kid,
+                "no applicable key found in the JSON Web Key Set",
+            ),
+            (&self.malformed, "Missing signature"),
+        ] {
+            assert_eq!(setup.refusal(token), description);
+        }
+    }
+}
+
+/// Bare RSA-2048 PKCS #1 v1.5 SHA-256 verification of the valid token: the baseline.
+struct Bare {
+    key: ParsedPublicKey,
+    signing_input: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+impl Bare {
+    fn new(valid: &str) -> Bare {
+        let (signing_input, signature) = valid.rsplit_once('.').expect("three segments");
+        let bare = Bare {
+            key: parsed(TestKey::primary()),
+            signing_input: signing_input.as_bytes().to_vec(),
+            signature: URL_SAFE_NO_PAD.decode(signature).expect("base64url"),
+        };
+        assert!(bare.verify(), "the baseline verifies");
+        bare
+    }
+
+    fn verify(&self) -> bool {
+        self.key
+            .verify_sig(black_box(&self.signing_input), black_box(&self.signature))
+            .is_ok()
+    }
 }
 
 fn benchmarks(c: &mut Criterion<ThreadCpu>) {
-    let primary = Key::load("primary");
-    let secondary = Key::load("secondary");
-    let setup = Setup::new(&primary);
-    let valid = primary.sign(&claims(&setup.issuer, json!({})));
-    let expired = primary.sign(&claims(
-        &setup.issuer,
-        json!({"iat": now() - 7200, "exp": now() - 3600}),
-    ));
-    let (signing_input, signature) = valid.rsplit_once('.').expect("three segments");
-    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
-    let bad_signature = format!("{signing_input}.{flipped}{}", &signature[1..]);
-    let unknown_kid = secondary.sign(&claims(&setup.issuer, json!({})));
-    let malformed = format!("{signing_input}.");
-    let signature_bytes = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
-    let parsed = primary.parsed();
+    let setup = Setup::new();
+    let tokens = Tokens::new(&setup);
+    tokens.check_refusals(&setup);
+    let bare = Bare::new(&tokens.valid);
 
-    // Each refusal is checked once outside the loop, so a path that stopped refusing (or
-    // refused for another reason) fails the run instead of timing the wrong thing.
-    let refusal = |token: &str| match setup.verify(&setup.cached, token) {
-        Err(AuthError::InvalidToken(description)) => description.into_owned(),
-        other => panic!("expected a refusal, got {other:?}"),
-    };
-    assert!(refusal(&expired).contains("exp"));
-    assert!(refusal(&bad_signature).contains("signature"));
-    // The first unknown kid refetches the JWKS (once, then the cooldown holds).
-    let _ = setup.runtime.block_on(setup.cached.verify(&unknown_kid));
-    assert!(refusal(&unknown_kid).contains("no applicable key"));
-    assert!(refusal(&malformed).contains("signature"));
-    assert!(
-        parsed
-            .verify_sig(signing_input.as_bytes(), &signature_bytes)
-            .is_ok()
-    );
+    bench_verify(c, &setup, &tokens, &bare);
+    bench_reject(c, &setup, &tokens);
+    write_paired_ratios(&setup, &tokens, &bare);
+    bench_sign(c, &bare);
+}
 
+fn bench_verify(c: &mut Criterion<ThreadCpu>, setup: &Setup, tokens: &Tokens, bare: &Bare) {
     let mut group = c.benchmark_group("verify");
-    group.bench_function("bare_rsa", |b| {
+    group.bench_function("bare_rsa", |b| b.iter(|| bare.verify()));
+    group.bench_function("full", |b| {
         b.iter(|| {
-            parsed
-                .verify_sig(
-                    black_box(signing_input.as_bytes()),
-                    black_box(&signature_bytes),
-                )
+            setup
+                .verify(&setup.uncached, black_box(&tokens.valid))
                 .is_ok()
         })
     });
-    group.bench_function("full", |b| {
-        b.iter(|| setup.verify(&setup.uncached, black_box(&valid)).is_ok())
-    });
-    setup.verify(&setup.cached, &valid).expect("cached");
+    setup.verify(&setup.cached, &tokens.valid).expect("cached");
     group.bench_function("cache_hit", |b| {
-        b.iter(|| setup.verify(&setup.cached, black_box(&valid)).is_ok())
+        b.iter(|| {
+            setup
+                .verify(&setup.cached, black_box(&tokens.valid))
+                .is_ok()
+        })
     });
     group.finish();
+}
 
+fn bench_reject(c: &mut Criterion<ThreadCpu>, setup: &Setup, tokens: &Tokens) {
     let mut group = c.benchmark_group("reject");
     for (name, token) in [
-        ("expired", &expired),
-        ("bad_signature", &bad_signature),
-        ("unknown_kid", &unknown_kid),
-        ("malformed", &malformed),
+        ("expired", &tokens.expired),
+        ("bad_signature", &tokens.bad_signature),
+        ("unknown_kid", &tokens.unknown_kid),
+        ("malformed", &tokens.malformed),
     ] {
         group.bench_function(name, |b| {
             b.iter(|| setup.verify(&setup.cached, black_box(token)).is_err())
         });
     }
     group.finish();
+}
 
-    // The ratios to bare verification, measured in alternating batches (see `paired`).
-    let bare = || {
-        black_box(parsed.verify_sig(black_box(signing_input.as_bytes()), &signature_bytes)).ok();
-    };
+/// The ratios to bare verification, measured in alternating batches (see [`paired`]), written
+/// to `target/bench/paired.txt` for `cargo xtask bench`.
+fn write_paired_ratios(setup: &Setup, tokens: &Tokens, bare: &Bare) {
     let mut report = String::new();
     for (name, authenticator, token) in [
-        ("verify/full", &setup.uncached, &valid),
-        ("verify/cache_hit", &setup.cached, &valid),
-        ("reject/expired", &setup.cached, &expired),
-        ("reject/bad_signature", &setup.cached, &bad_signature),
-        ("reject/unknown_kid", &setup.cached, &unknown_kid),
-        ("reject/malformed", &setup.cached, &malformed),
+        ("verify/full", &setup.uncached, &tokens.valid),
+        ("verify/cache_hit", &setup.cached, &tokens.valid),
+        ("reject/expired", &setup.cached, &tokens.expired),
+        ("reject/bad_signature", &setup.cached, &tokens.bad_signature),
+        ("reject/unknown_kid", &setup.cached, &tokens.unknown_kid),
+        ("reject/malformed", &setup.cached, &tokens.malformed),
     ] {
-        let ratio = paired(bare, || {
-            let _ = black_box(setup.verify(authenticator, black_box(token)));
-        });
+        let ratio = paired(
+            || {
+                black_box(bare.verify());
+            },
+            || {
+                let _ = black_box(setup.verify(authenticator, black_box(token)));
+            },
+        );
         report.push_str(&format!("{name} {ratio:.4}\n"));
     }
     let out = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench");
     std::fs::create_dir_all(out).expect("target/bench");
     std::fs::write(format!("{out}/paired.txt"), &report).expect("paired.txt");
     print!("ratios to bare RSA verification (paired):\n{report}");
+}
 
+/// What the mock issuer's token endpoint does per token (jsonwebtoken over aws-lc).
+fn bench_sign(c: &mut Criterion<ThreadCpu>, bare: &Bare) {
+    let key = TestKey::primary();
     let mut group = c.benchmark_group("sign");
-    // What the mock issuer's token endpoint does per token (jsonwebtoken over aws-lc).
     group.bench_function("bare_rsa", |b| {
-        b.iter(|| {
-            jsonwebtoken::crypto::sign(
-                black_box(signing_input.as_bytes()),
-                &primary.encoding,
-                Algorithm::RS256,
-            )
-            .is_ok()
-        })
+        b.iter(|| key.signature(black_box(&bare.signing_input)))
     });
     group.finish();
 }

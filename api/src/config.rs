@@ -22,7 +22,7 @@
 //! | `MAX_CONNECTIONS` | connections served at once; more wait to be accepted | `512` |
 //! | `HEADER_READ_TIMEOUT` | time to send a request head (also HTTP/1 keep-alive idle time) | `10s` |
 //! | `MAX_HEADER_BYTES` | largest request head (`32768`, `32KiB`; at least `8KiB`); larger gets 431 | `32KiB` |
-//! | `MAX_BODY_BYTES` | largest request body; larger gets 413 | `64KiB` |
+//! | `MAX_BODY_BYTES` | largest request body, a form body carrying a token included; larger gets 413 | `64KiB` |
 //! | `REQUEST_TIMEOUT` | time from a request's head to its answer; slower gets 408 | `30s` |
 
 use std::net::IpAddr;
@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::auth::{Algorithm, AuthOptions};
+use crate::auth::{Algorithm, AuthOptions, JwksPolicy, TokenCachePolicy};
 use crate::routes::CorsOrigins;
 use crate::server::{MIN_HEADER_BYTES, ServerLimits};
 
@@ -82,143 +82,202 @@ impl Config {
     }
 
     /// Builds the configuration from any variable source; empty values count as unset.
+    /// The first unusable setting is the error, in this order: the issuer and audiences, the
+    /// token rules, the JWKS and token-cache policies, the listening address, CORS, the server
+    /// limits.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let invalid = |variable, expected| ConfigError::Invalid { variable, expected };
-
-        let base_url = match (get("ISSUER_BASE_URL"), get("AUTH0_DOMAIN")) {
-            (Some(url), _) => Some(parse_url(&url).ok_or(invalid(
-                "ISSUER_BASE_URL",
-                "an http(s) URL such as https://tenant.auth0.com",
-            ))?),
-            (None, Some(domain)) => Some(domain_url(&domain).ok_or(invalid(
-                "AUTH0_DOMAIN",
-                "a host name such as tenant.auth0.com",
-            ))?),
-            (None, None) => None,
-        };
-        let audiences: Vec<String> = get("AUDIENCE")
-            .or_else(|| get("AUTH0_AUDIENCE"))
-            .map(|list| list_items(&list))
-            .unwrap_or_default();
-        let (Some(base_url), false) = (base_url, audiences.is_empty()) else {
-            return Err(ConfigError::Missing);
-        };
-
-        let allow_insecure_issuer = flag(&get, "ALLOW_INSECURE_ISSUER")?.unwrap_or(false);
-        let acceptable =
-            |url: &Url| crate::auth::is_acceptable_issuer_url(url, allow_insecure_issuer);
-        if !acceptable(&base_url) {
-            return Err(invalid(
-                "ISSUER_BASE_URL",
-                "an https URL (plain http only for localhost, or with ALLOW_INSECURE_ISSUER=true)",
-            ));
-        }
-        let jwks_uri = match get("JWKS_URI") {
-            None => None,
-            Some(uri) => Some(parse_url(&uri).filter(acceptable).ok_or(invalid(
-                "JWKS_URI",
-                "an https URL (plain http only for localhost, or with ALLOW_INSECURE_ISSUER=true)",
-            ))?),
-        };
-
-        let mut auth = AuthOptions::new(base_url, "");
-        auth.audiences = audiences;
-        auth.issuer = get("ISSUER");
-        auth.jwks_uri = jwks_uri;
-        auth.allow_insecure_issuer = allow_insecure_issuer;
-        if let Some(list) = get("ALGORITHMS") {
-            auth.algorithms = list_items(&list)
-                .iter()
-                .map(|name| Algorithm::from_name(name))
-                .collect::<Option<Vec<_>>>()
-                .filter(|algorithms| !algorithms.is_empty())
-                .ok_or(invalid(
-                    "ALGORITHMS",
-                    "a comma-separated list of RS256, RS384, RS512, PS256, PS384, PS512",
-                ))?;
-        }
-        if let Some(tolerance) = duration(&get, "CLOCK_TOLERANCE")? {
-            auth.clock_tolerance = tolerance;
-        }
-        auth.max_token_age = duration(&get, "MAX_TOKEN_AGE")?;
-        auth.strict = flag(&get, "STRICT")?.unwrap_or(false);
-        auth.allow_query_token = flag(&get, "ALLOW_QUERY_TOKEN")?.unwrap_or(false);
-        let jwks = &mut auth.jwks;
-        for (variable, field) in [
-            ("JWKS_CACHE_MAX_AGE", &mut jwks.cache_max_age),
-            ("JWKS_COOLDOWN", &mut jwks.cooldown),
-            ("JWKS_STALE_MAX_AGE", &mut jwks.stale_max_age),
-            ("HTTP_TIMEOUT", &mut jwks.http_timeout),
-        ] {
-            if let Some(value) = duration(&get, variable)? {
-                *field = value;
-            }
-        }
-        if jwks.http_timeout.is_zero() {
-            return Err(invalid("HTTP_TIMEOUT", "a duration above zero, such as 5s"));
-        }
-        let cache = &mut auth.token_cache;
-        if let Some(capacity) = count(&get, "TOKEN_CACHE_CAPACITY")? {
-            cache.capacity = capacity;
-        }
-        if let Some(ttl) = duration(&get, "TOKEN_CACHE_MAX_TTL")? {
-            cache.max_ttl = ttl;
-        }
-        if let Some(bytes) = count(&get, "TOKEN_CACHE_MAX_TOKEN_BYTES")? {
-            cache.max_token_bytes = bytes;
-        }
-
-        let host = match get("HOST") {
-            None => IpAddr::from([127, 0, 0, 1]),
-            Some(host) => host.parse().map_err(|_| {
-                invalid(
-                    "HOST",
-                    "an IP address to bind, such as 127.0.0.1 or 0.0.0.0",
-                )
-            })?,
-        };
-        let port = match get("PORT") {
-            None => 3010,
-            Some(port) => port
-                .parse()
-                .map_err(|_| invalid("PORT", "a port number from 0 to 65535"))?,
-        };
-        let cors_origins = match get("CORS_ORIGINS") {
-            None => CorsOrigins::default(),
-            Some(list) => CorsOrigins::parse(&list).ok_or(invalid(
-                "CORS_ORIGINS",
-                "'*' or comma-separated origins such as http://localhost:3000",
-            ))?,
-        };
-        let server = server_limits(&get)?;
+        let auth = auth_options(&get)?;
+        let (host, port) = listen_address(&get)?;
         Ok(Config {
             auth,
             host,
             port,
-            cors_origins,
-            server,
+            cors_origins: cors_origins(&get)?,
+            server: server_limits(&get)?,
         })
+    }
+}
+
+/// A variable set to something unusable.
+fn invalid(variable: &'static str, expected: &'static str) -> ConfigError {
+    ConfigError::Invalid { variable, expected }
+}
+
+/// What `ISSUER_BASE_URL` and `JWKS_URI` must be.
+const HTTPS_URL: &str =
+    "an https URL (plain http only for localhost, or with ALLOW_INSECURE_ISSUER=true)";
+
+/// The authentication core's options: whom to trust, how to check tokens, how to fetch keys
+/// and how to cache verified tokens.
+fn auth_options(get: &impl Fn(&str) -> Option<String>) -> Result<AuthOptions, ConfigError> {
+    let mut auth = trusted_issuer(get)?;
+    token_rules(get, &mut auth)?;
+    auth.jwks = jwks_policy(get)?;
+    auth.token_cache = token_cache_policy(get)?;
+    Ok(auth)
+}
+
+/// Whose tokens are accepted and for which audiences: `ISSUER_BASE_URL` (or `AUTH0_DOMAIN`),
+/// `AUDIENCE` (or `AUTH0_AUDIENCE`), `ALLOW_INSECURE_ISSUER`, `JWKS_URI` and `ISSUER`; every
+/// other option at its default.
+fn trusted_issuer(get: &impl Fn(&str) -> Option<String>) -> Result<AuthOptions, ConfigError> {
+    let base_url = issuer_base_url(get)?;
+    let audiences: Vec<String> = get("AUDIENCE")
+        .or_else(|| get("AUTH0_AUDIENCE"))
+        .map(|list| list_items(&list))
+        .unwrap_or_default();
+    let (Some(base_url), false) = (base_url, audiences.is_empty()) else {
+        return Err(ConfigError::Missing);
+    };
+    let allow_insecure_issuer = flag(get, "ALLOW_INSECURE_ISSUER")?.unwrap_or(false);
+    let acceptable = |url: &Url| crate::auth::is_acceptable_issuer_url(url, allow_insecure_issuer);
+    if !acceptable(&base_url) {
+        return Err(invalid("ISSUER_BASE_URL", HTTPS_URL));
+    }
+    let jwks_uri = match get("JWKS_URI") {
+        None => None,
+        Some(uri) => Some(
+            parse_url(&uri)
+                .filter(acceptable)
+                .ok_or(invalid("JWKS_URI", HTTPS_URL))?,
+        ),
+    };
+    let mut auth = AuthOptions::new(base_url, "");
+    auth.audiences = audiences;
+    auth.issuer = get("ISSUER");
+    auth.jwks_uri = jwks_uri;
+    auth.allow_insecure_issuer = allow_insecure_issuer;
+    Ok(auth)
+}
+
+/// `ISSUER_BASE_URL`, else `AUTH0_DOMAIN` made a URL; `None` when neither is set.
+fn issuer_base_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Url>, ConfigError> {
+    match (get("ISSUER_BASE_URL"), get("AUTH0_DOMAIN")) {
+        (Some(url), _) => parse_url(&url).map(Some).ok_or(invalid(
+            "ISSUER_BASE_URL",
+            "an http(s) URL such as https://tenant.auth0.com",
+        )),
+        (None, Some(domain)) => domain_url(&domain).map(Some).ok_or(invalid(
+            "AUTH0_DOMAIN",
+            "a host name such as tenant.auth0.com",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// How tokens are checked: `ALGORITHMS`, `CLOCK_TOLERANCE`, `MAX_TOKEN_AGE`, `STRICT` and
+/// `ALLOW_QUERY_TOKEN`, each over its default in `auth`.
+fn token_rules(
+    get: &impl Fn(&str) -> Option<String>,
+    auth: &mut AuthOptions,
+) -> Result<(), ConfigError> {
+    if let Some(list) = get("ALGORITHMS") {
+        auth.algorithms = list_items(&list)
+            .iter()
+            .map(|name| Algorithm::from_name(name))
+            .collect::<Option<Vec<_>>>()
+            .filter(|algorithms| !algorithms.is_empty())
+            .ok_or(invalid(
+                "ALGORITHMS",
+                "a comma-separated list of RS256, RS384, RS512, PS256, PS384, PS512",
+            ))?;
+    }
+    if let Some(tolerance) = duration(get, "CLOCK_TOLERANCE")? {
+        auth.clock_tolerance = tolerance;
+    }
+    auth.max_token_age = duration(get, "MAX_TOKEN_AGE")?;
+    auth.strict = flag(get, "STRICT")?.unwrap_or(false);
+    auth.allow_query_token = flag(get, "ALLOW_QUERY_TOKEN")?.unwrap_or(false);
+    Ok(())
+}
+
+/// How keys are fetched and cached: each variable overrides one default of [`JwksPolicy`].
+fn jwks_policy(get: &impl Fn(&str) -> Option<String>) -> Result<JwksPolicy, ConfigError> {
+    let mut jwks = JwksPolicy::default();
+    for (variable, field) in [
+        ("JWKS_CACHE_MAX_AGE", &mut jwks.cache_max_age),
+        ("JWKS_COOLDOWN", &mut jwks.cooldown),
+        ("JWKS_STALE_MAX_AGE", &mut jwks.stale_max_age),
+        ("HTTP_TIMEOUT", &mut jwks.http_timeout),
+    ] {
+        if let Some(value) = duration(get, variable)? {
+            *field = value;
+        }
+    }
+    if jwks.http_timeout.is_zero() {
+        return Err(invalid("HTTP_TIMEOUT", "a duration above zero, such as 5s"));
+    }
+    Ok(jwks)
+}
+
+/// The verified-token cache: each variable overrides one default of [`TokenCachePolicy`].
+fn token_cache_policy(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<TokenCachePolicy, ConfigError> {
+    let mut cache = TokenCachePolicy::default();
+    if let Some(capacity) = count(get, "TOKEN_CACHE_CAPACITY")? {
+        cache.capacity = capacity;
+    }
+    if let Some(ttl) = duration(get, "TOKEN_CACHE_MAX_TTL")? {
+        cache.max_ttl = ttl;
+    }
+    if let Some(bytes) = count(get, "TOKEN_CACHE_MAX_TOKEN_BYTES")? {
+        cache.max_token_bytes = bytes;
+    }
+    Ok(cache)
+}
+
+/// Where to listen: `HOST` and `PORT`.
+fn listen_address(get: &impl Fn(&str) -> Option<String>) -> Result<(IpAddr, u16), ConfigError> {
+    let host = match get("HOST") {
+        None => IpAddr::from([127, 0, 0, 1]),
+        Some(host) => host.parse().map_err(|_| {
+            invalid(
+                "HOST",
+                "an IP address to bind, such as 127.0.0.1 or 0.0.0.0",
+            )
+        })?,
+    };
+    let port = match get("PORT") {
+        None => 3010,
+        Some(port) => port
+            .parse()
+            .map_err(|_| invalid("PORT", "a port number from 0 to 65535"))?,
+    };
+    Ok((host, port))
+}
+
+/// Which origins may call from a browser: `CORS_ORIGINS`.
+fn cors_origins(get: &impl Fn(&str) -> Option<String>) -> Result<CorsOrigins, ConfigError> {
+    match get("CORS_ORIGINS") {
+        None => Ok(CorsOrigins::default()),
+        Some(list) => CorsOrigins::parse(&list).ok_or(invalid(
+            "CORS_ORIGINS",
+            "'*' or comma-separated origins such as http://localhost:3000",
+        )),
     }
 }
 
 /// The server's limits: each variable overrides one default of [`ServerLimits`].
 fn server_limits(get: &impl Fn(&str) -> Option<String>) -> Result<ServerLimits, ConfigError> {
-    let invalid = |variable, expected| ConfigError::Invalid { variable, expected };
     let mut limits = ServerLimits::default();
-    if let Some(value) = get("MAX_CONNECTIONS") {
-        limits.max_connections = value
-            .parse()
-            .ok()
-            .filter(|&connections: &usize| connections > 0)
-            .ok_or(invalid(
-                "MAX_CONNECTIONS",
-                "a whole number above zero, such as 512",
-            ))?;
+    if let Some(connections) = parsed(
+        get,
+        "MAX_CONNECTIONS",
+        "a whole number above zero, such as 512",
+        |value| {
+            value
+                .parse()
+                .ok()
+                .filter(|&connections: &usize| connections > 0)
+        },
+    )? {
+        limits.max_connections = connections;
     }
     for (variable, field) in [
         ("HEADER_READ_TIMEOUT", &mut limits.header_read_timeout),
@@ -231,19 +290,21 @@ fn server_limits(get: &impl Fn(&str) -> Option<String>) -> Result<ServerLimits, 
             *field = value;
         }
     }
-    if let Some(value) = get("MAX_HEADER_BYTES") {
-        limits.max_header_bytes = byte_size(&value)
-            .filter(|&bytes| bytes >= MIN_HEADER_BYTES)
-            .ok_or(invalid(
-                "MAX_HEADER_BYTES",
-                "a size of at least 8KiB, such as 32768 or 32KiB",
-            ))?;
+    if let Some(bytes) = parsed(
+        get,
+        "MAX_HEADER_BYTES",
+        "a size of at least 8KiB, such as 32768 or 32KiB",
+        |value| byte_size(value).filter(|&bytes| bytes >= MIN_HEADER_BYTES),
+    )? {
+        limits.max_header_bytes = bytes;
     }
-    if let Some(value) = get("MAX_BODY_BYTES") {
-        limits.max_body_bytes = byte_size(&value).ok_or(invalid(
-            "MAX_BODY_BYTES",
-            "a size in bytes, such as 65536, 64KiB or 1MiB",
-        ))?;
+    if let Some(bytes) = parsed(
+        get,
+        "MAX_BODY_BYTES",
+        "a size in bytes, such as 65536, 64KiB or 1MiB",
+        byte_size,
+    )? {
+        limits.max_body_bytes = bytes;
     }
     Ok(limits)
 }
@@ -290,21 +351,30 @@ fn list_items(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// `variable` read with `parse`: `None` when unset, an error naming `expected` when `parse`
+/// cannot make sense of it.
+fn parsed<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    expected: &'static str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, ConfigError> {
+    get(variable)
+        .map(|value| parse(&value).ok_or(invalid(variable, expected)))
+        .transpose()
+}
+
 fn flag(
     get: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
 ) -> Result<Option<bool>, ConfigError> {
-    let Some(value) = get(variable) else {
-        return Ok(None);
-    };
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(Some(true)),
-        "0" | "false" | "no" | "off" => Ok(Some(false)),
-        _ => Err(ConfigError::Invalid {
-            variable,
-            expected: "true or false",
-        }),
-    }
+    parsed(get, variable, "true or false", |value| {
+        match value.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Some(true),
+            "0" | "false" | "no" | "off" => Some(false),
+            _ => None,
+        }
+    })
 }
 
 /// A non-negative whole number.
@@ -312,14 +382,9 @@ fn count(
     get: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
 ) -> Result<Option<usize>, ConfigError> {
-    get(variable)
-        .map(|value| {
-            value.parse().map_err(|_| ConfigError::Invalid {
-                variable,
-                expected: "a whole number, 0 or more",
-            })
-        })
-        .transpose()
+    parsed(get, variable, "a whole number, 0 or more", |value| {
+        value.parse().ok()
+    })
 }
 
 /// Seconds as a bare number, or a human duration such as `500ms`, `30s`, `10m`, `24h`.
@@ -327,15 +392,13 @@ fn duration(
     get: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
 ) -> Result<Option<Duration>, ConfigError> {
-    let Some(value) = get(variable) else {
-        return Ok(None);
-    };
-    let parsed = match value.parse::<u64>() {
-        Ok(seconds) => Some(Duration::from_secs(seconds)),
-        Err(_) => humantime::parse_duration(&value).ok(),
-    };
-    parsed.map(Some).ok_or(ConfigError::Invalid {
+    parsed(
+        get,
         variable,
-        expected: "a duration such as 30, 30s, 10m or 24h",
-    })
+        "a duration such as 30, 30s, 10m or 24h",
+        |value| match value.parse::<u64>() {
+            Ok(seconds) => Some(Duration::from_secs(seconds)),
+            Err(_) => humantime::parse_duration(value).ok(),
+        },
+    )
 }

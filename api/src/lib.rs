@@ -5,9 +5,11 @@
 //! - [`routes::app`]: the quickstart's three routes; [`serve`] runs it on a bound listener,
 //!   with the hostile-client limits of [`server::ServerLimits`].
 //! - [`config`]: the binary's configuration from the environment.
+//! - [`message`]: the `{"message": …}` body every answer carries.
 
 pub mod auth;
 pub mod config;
+pub mod message;
 pub mod routes;
 pub mod server;
 pub mod shutdown;

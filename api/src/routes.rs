@@ -1,15 +1,15 @@
 //! The quickstart's three routes, CORS and the router that ties them to authentication.
 
+use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
-use axum::{Json, Router};
-use serde::Serialize;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, Authenticator, Claims, Requirement};
+use crate::message::Message;
 
 /// The public route's message, as the reference sends it.
 pub const PUBLIC_MESSAGE: &str =
@@ -21,13 +21,6 @@ pub const PRIVATE_MESSAGE: &str =
 pub const SCOPED_MESSAGE: &str = "Hello from a private endpoint! You need to be authenticated and have a scope of read:messages to see this.";
 /// The scope `/api/private-scoped` requires.
 pub const REQUIRED_SCOPE: &str = "read:messages";
-
-/// Every JSON body this API sends: `{"message": "…"}`.
-#[derive(Debug, Serialize)]
-pub struct Message {
-    /// The text.
-    pub message: &'static str,
-}
 
 /// Which origins may call the API from a browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,31 +83,20 @@ impl CorsOrigins {
     }
 }
 
-async fn public() -> Json<Message> {
-    Json(Message {
-        message: PUBLIC_MESSAGE,
-    })
+async fn public() -> Message<'static> {
+    Message::new(PUBLIC_MESSAGE)
 }
 
-async fn private(_claims: Claims) -> Json<Message> {
-    Json(Message {
-        message: PRIVATE_MESSAGE,
-    })
+async fn private(_claims: Claims) -> Message<'static> {
+    Message::new(PRIVATE_MESSAGE)
 }
 
-async fn private_scoped(_claims: Claims) -> Json<Message> {
-    Json(Message {
-        message: SCOPED_MESSAGE,
-    })
+async fn private_scoped(_claims: Claims) -> Message<'static> {
+    Message::new(SCOPED_MESSAGE)
 }
 
-async fn not_found() -> (StatusCode, Json<Message>) {
-    (
-        StatusCode::NOT_FOUND,
-        Json(Message {
-            message: "Not Found",
-        }),
-    )
+async fn not_found() -> (StatusCode, Message<'static>) {
+    (StatusCode::NOT_FOUND, Message::new("Not Found"))
 }
 
 /// The API: `/api/public`, `/api/private` and `/api/private-scoped`, with CORS and request

@@ -2,20 +2,24 @@
 //! clients (connection cap with back-pressure, header size, count and read timeout, body size,
 //! request timeout) and a graceful shutdown with a deadline.
 //!
-//! `axum::serve` exposes none of these limits, so this module drives hyper directly, through
-//! `hyper_util`'s HTTP/1-or-2 auto builder, the way `axum::serve` does internally.
+//! `axum::serve` exposes neither the connection cap nor the header read timeout, so this module
+//! drives hyper directly, through `hyper_util`'s HTTP/1-or-2 auto builder, the way
+//! `axum::serve` does internally. The body limit and the request timeout are tower-http's
+//! layers, put around the app once (`layers.rs`); [`ServerLimits`] holds the settings.
 //!
-//! What a hostile client gets (hyper's behaviour, checked by `tests/it/hostile_http.rs`):
+//! What a hostile client gets (checked by `tests/it/hostile_http.rs`):
 //!
 //! | input | answer |
 //! |---|---|
 //! | request head (request line and headers) over [`ServerLimits::max_header_bytes`] | `431`, then the connection is closed |
 //! | more than [`ServerLimits::max_headers`] headers | `431`, then closed |
 //! | a URI that does not fit in the head limit (a huge query string) | `431`, then closed; `414` only for a URI over 65 534 bytes inside a larger head limit |
-//! | a body over [`ServerLimits::max_body_bytes`] | `413` (at once from `Content-Length`, or when a handler reads past the limit) |
+//! | a body over [`ServerLimits::max_body_bytes`] | `413` (at once from `Content-Length`, or when a handler or the authentication core reads past the limit) |
 //! | a head not complete within [`ServerLimits::header_read_timeout`] | the connection is closed, no answer |
 //! | a request not answered within [`ServerLimits::request_timeout`] (e.g. a body sent byte by byte) | `408` |
 //! | more than [`ServerLimits::max_connections`] connections | the excess waits in the listen backlog until one closes |
+
+mod layers;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,20 +29,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use axum::Json;
-use axum::body::Body;
-use axum::response::{IntoResponse, Response};
-use http::{Request, StatusCode, header};
-use http_body_util::Limited;
+use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
-use crate::routes::Message;
+use layers::AnswerBody;
 
 /// The smallest head limit hyper accepts (its minimum read buffer); smaller values are raised
 /// to it.
@@ -64,8 +64,10 @@ pub struct ServerLimits {
     /// timeout of HTTP/1 keep-alive). A slower client is disconnected. Default: 10 s.
     pub header_read_timeout: Duration,
     /// The largest request body, in bytes: a larger `Content-Length` gets 413 before the app
-    /// runs, and reading past it fails, which the app answers 413. Default: 64 KiB, the
-    /// authentication core's own limit for a form body carrying a token; the quickstart's
+    /// runs, and reading past it fails, which the app answers 413. This is the one body limit:
+    /// it also bounds the form body the authentication core reads for an `access_token`, and
+    /// axum's own 2 MiB default for body extractors is lifted, so it governs above that too (a
+    /// route may still set a smaller `DefaultBodyLimit`). Default: 64 KiB; the quickstart's
     /// routes take no body.
     pub max_body_bytes: usize,
     /// The longest a request may take from its head to its response head, including reading
@@ -94,6 +96,19 @@ impl Default for ServerLimits {
     }
 }
 
+impl ServerLimits {
+    /// These limits with the values hyper cannot work with raised to the least it can: at
+    /// least one connection, a head limit of at least [`MIN_HEADER_BYTES`].
+    pub(crate) fn usable(self) -> Self {
+        ServerLimits {
+            // Zero connections would never serve anyone; hyper panics below its minimum buffer.
+            max_connections: self.max_connections.max(1),
+            max_header_bytes: self.max_header_bytes.max(MIN_HEADER_BYTES),
+            ..self
+        }
+    }
+}
+
 /// Serves `app` on `listener` with `limits` until `shutdown` completes; then stops accepting,
 /// asks every connection to finish its requests in flight and close, and returns once all
 /// have, or after [`ServerLimits::shutdown_timeout`] at the latest.
@@ -103,12 +118,8 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: ServerLimits,
 ) -> io::Result<()> {
-    let limits = Arc::new(ServerLimits {
-        // Zero connections would never serve anyone; hyper panics below its minimum buffer.
-        max_connections: limits.max_connections.max(1),
-        max_header_bytes: limits.max_header_bytes.max(MIN_HEADER_BYTES),
-        ..limits
-    });
+    let limits = limits.usable();
+    let app = layers::with_limits(app, &limits);
     let builder = Arc::new(builder(&limits));
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (close, closing) = watch::channel(());
@@ -144,7 +155,7 @@ pub async fn serve_with(
             stream,
             app.clone(),
             builder.clone(),
-            limits.clone(),
+            limits.header_read_timeout,
             closing.clone(),
             permit,
         ));
@@ -194,30 +205,35 @@ fn builder(limits: &ServerLimits) -> Builder<TokioExecutor> {
 
 /// Serves one connection until it closes, the first-request deadline passes without a
 /// request, or shutdown is asked and its requests are done. Holds `_permit` throughout.
-async fn connection(
+async fn connection<App>(
     stream: TcpStream,
-    app: axum::Router,
+    app: App,
     builder: Arc<Builder<TokioExecutor>>,
-    limits: Arc<ServerLimits>,
+    header_read_timeout: Duration,
     mut closing: watch::Receiver<()>,
     _permit: OwnedSemaphorePermit,
-) {
+) where
+    App: Service<Request<Incoming>, Response = Response<AnswerBody>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    App::Future: Send + 'static,
+{
     // Responses are small and written whole: waiting to coalesce them only adds latency.
     let _ = stream.set_nodelay(true);
     let requested = Arc::new(AtomicBool::new(false));
     let service = {
         let requested = requested.clone();
-        let limits = limits.clone();
         hyper::service::service_fn(move |request: Request<Incoming>| {
             requested.store(true, Ordering::Relaxed);
-            handle(app.clone(), limits.clone(), request)
+            app.clone().oneshot(request)
         })
     };
     let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
     // hyper's header read timeout starts only once it knows the protocol, and telling HTTP/1
     // from HTTP/2 waits for the client's first bytes with no timeout: a client that connects
     // and sends nothing (or half an HTTP/2 preface) would hold its permit forever.
-    let mut first_request = pin!(tokio::time::sleep(limits.header_read_timeout));
+    let mut first_request = pin!(tokio::time::sleep(header_read_timeout));
     let mut awaiting_first_request = true;
     let mut shutting_down = false;
     loop {
@@ -241,41 +257,6 @@ async fn connection(
             }
         }
     }
-}
-
-/// One request: the body limit, then the app under the request timeout.
-async fn handle(
-    app: axum::Router,
-    limits: Arc<ServerLimits>,
-    request: Request<Incoming>,
-) -> Result<Response, Infallible> {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
-        return Ok(refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request body too large",
-        ));
-    }
-    // A chunked body has no declared length: the limit is enforced as it is read, and
-    // extractors and the authentication core answer 413 when it trips.
-    let request = request.map(|body| Body::new(Limited::new(body, limits.max_body_bytes)));
-    match tokio::time::timeout(limits.request_timeout, app.oneshot(request)).await {
-        Ok(response) => response,
-        Err(_elapsed) => Ok(refusal(StatusCode::REQUEST_TIMEOUT, "Request Timeout")),
-    }
-}
-
-/// A refusal in the API's body shape, closing the connection: the rest of the request was
-/// not read, so the connection cannot carry another one.
-fn refusal(status: StatusCode, message: &'static str) -> Response {
-    let mut response = (status, Json(Message { message })).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
-    response
 }
 
 /// Errors of one incoming connection, after which the listener is still fine.

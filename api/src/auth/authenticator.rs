@@ -1,19 +1,23 @@
-//! The verification pipeline: size, shape, algorithm and type (no network), then key,
-//! signature and claims.
+//! The verification pipeline: find the request's token, then size, shape, algorithm and type
+//! (no network), then key, signature and claims.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+use axum::extract::Request;
 
 use super::algorithm::Algorithm;
-use super::claims::{self, ClaimRules, Claims};
+use super::claims::{self, ClaimRules, Claims, unix_now};
 use super::discovery::{Metadata, is_acceptable_url};
 use super::error::AuthError;
 use super::fetch::Fetcher;
-use super::jose::{self, CompactJws, decode_base64url};
-use super::jwks::{KeyFingerprint, KeySet, Selection, VerificationKey};
+use super::jose::{self, CompactJws, INVALID_COMPACT_JWS, decode_base64url};
+use super::jwks::{KeyFingerprint, KeySet, NO_APPLICABLE_KEY, Selection, VerificationKey};
 use super::key_store::{KeyStore, Source};
 use super::options::{AuthOptions, OptionsError};
-use super::token_cache::{self, Counters, TokenCache, TokenCacheStats};
+use super::stats::{Counters, TokenCacheStats};
+use super::token_cache::TokenCache;
+use super::token_source;
 
 /// Verifies access tokens against an issuer's JWKS. Cheap to clone: clones share the key cache.
 ///
@@ -109,7 +113,29 @@ impl Authenticator {
 
     /// Counters of the verified-token cache and of signature checks since start-up.
     pub fn cache_stats(&self) -> TokenCacheStats {
-        token_cache::stats(self.inner.cache.as_ref(), &self.inner.counters)
+        self.inner.counters.snapshot(self.inner.cache.as_ref())
+    }
+
+    /// Finds and verifies the request's token (see [`require_auth`](super::require_auth) for
+    /// where it may be). With `required`, a request without a token is refused; without it,
+    /// such a request passes unauthenticated. A token that is present but invalid is always
+    /// refused. On success the [`Claims`] are in the request's extensions.
+    pub async fn authenticate_request(
+        &self,
+        request: Request,
+        required: bool,
+    ) -> Result<Request, AuthError> {
+        let allow_query = self.inner.options.allow_query_token;
+        let (mut request, token) = token_source::extract(request, allow_query).await?;
+        match token {
+            Some(token) => {
+                let claims = self.verify(&token).await?;
+                request.extensions_mut().insert(claims);
+                Ok(request)
+            }
+            None if required => Err(AuthError::MissingToken),
+            None => Ok(request),
+        }
     }
 
     /// Verifies a token (the part after `Bearer `) and returns its claims.
@@ -163,7 +189,7 @@ impl Authenticator {
     async fn verify_uncached(&self, token: &str) -> Result<(Claims, KeyFingerprint), AuthError> {
         let inner = &*self.inner;
         let jws = jose::parse_compact(token, &inner.algorithms)?;
-        claims::check_type(jws.header.typ.as_deref(), inner.rules.strict)?;
+        jws.header.check_type(inner.rules.strict)?;
 
         let resolved = inner
             .keys
@@ -188,9 +214,7 @@ pub fn verify_jws(
     let jws = jose::parse_compact(token, algorithms)?;
     match keys.select(jws.header.kid.as_deref(), jws.header.alg) {
         Selection::Found(key) => verified_payload(&jws, &key),
-        Selection::NoApplicableKey => Err(AuthError::invalid_token(
-            "no applicable key found in the JSON Web Key Set",
-        )),
+        Selection::NoApplicableKey => Err(NO_APPLICABLE_KEY),
     }
 }
 
@@ -199,15 +223,5 @@ fn verified_payload(jws: &CompactJws<'_>, key: &VerificationKey) -> Result<Vec<u
     if !key.verify(jws.header.alg, jws.signing_input.as_bytes(), &jws.signature) {
         return Err(AuthError::invalid_token("signature verification failed"));
     }
-    decode_base64url(jws.payload).ok_or(AuthError::invalid_token("Invalid Compact JWS"))
-}
-
-fn seconds(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX / 4)
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, seconds)
+    decode_base64url(jws.payload).ok_or(INVALID_COMPACT_JWS)
 }

@@ -1,6 +1,7 @@
 //! Authorization on verified claims: the reference's `requiredScopes`, `scopeIncludesAny`,
 //! `claimEquals`, `claimIncludes` and `claimCheck`, plus a check on Auth0 RBAC's
-//! `permissions` claim that answers 403 as a missing scope does.
+//! `permissions` claim that answers 403 as a missing scope does. The middleware that applies a
+//! [`Requirement`] to a route is [`authorize`](super::authorize()).
 //!
 //! ```no_run
 //! use api::auth::{self, Requirement};
@@ -17,9 +18,6 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::claims::Claims;
@@ -190,24 +188,4 @@ fn missing_claim(name: &str) -> AuthError {
 
 fn unexpected_claim(name: &str) -> AuthError {
     AuthError::InvalidToken(format!("Unexpected '{name}' value").into())
-}
-
-/// Middleware: applies a [`Requirement`] to the claims that authentication put in the request.
-/// Without claims (authentication missing or optional and absent) it answers 401: fail closed.
-pub async fn authorize(
-    State(requirement): State<Requirement>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let outcome = match request.extensions().get::<Claims>() {
-        Some(claims) => requirement.check(claims),
-        None => Err(AuthError::MissingToken),
-    };
-    match outcome {
-        Ok(()) => next.run(request).await,
-        Err(error) => {
-            tracing::debug!(kind = error.kind(), reason = %error, "request refused");
-            error.into_response()
-        }
-    }
 }

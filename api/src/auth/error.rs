@@ -3,11 +3,11 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use serde::Serialize;
+
+use crate::message::Message;
 
 /// The realm every challenge names, as the Express reference does.
 pub const REALM: &str = "api";
@@ -112,16 +112,12 @@ impl AuthError {
     }
 }
 
-/// The JSON body of every refusal: `{"message": "…"}`, as the reference sends it.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    message: &'a str,
-}
-
 impl IntoResponse for AuthError {
+    /// The status, the challenge (and `Retry-After` for a 503) and the body
+    /// `{"message": "<the description>"}`, as the reference sends them.
     fn into_response(self) -> Response {
         let message = self.to_string();
-        let mut response = (self.status(), Json(ErrorBody { message: &message })).into_response();
+        let mut response = (self.status(), Message::new(&message)).into_response();
         let headers = response.headers_mut();
         if let Some(challenge) = self.challenge() {
             // Our challenges are built from ASCII literals and our own descriptions; a

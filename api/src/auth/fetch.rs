@@ -76,7 +76,10 @@ fn classify(error: reqwest::Error) -> FetchError {
     if error.is_timeout() {
         FetchError::Timeout
     } else {
-        // reqwest's Display names the URL and the cause, never a token: we send none.
+        // reqwest's Display is the kind of failure ("error sending request") followed by
+        // "for url (…)". The URL is stripped because the caller already names it
+        // (`DiscoveryError` carries it, a failed JWKS refresh logs it), so the message is the
+        // kind alone. It never holds a token: we send none.
         FetchError::Transport(error.without_url().to_string())
     }
 }

@@ -9,6 +9,10 @@ use serde_json::{Map, Number, Value};
 use super::algorithm::Algorithm;
 use super::error::AuthError;
 
+/// The refusal of a token that is not three base64url segments, or whose payload does not
+/// decode.
+pub(crate) const INVALID_COMPACT_JWS: AuthError = AuthError::invalid_token("Invalid Compact JWS");
+
 /// Decodes unpadded base64url, refusing padding, whitespace, other alphabets and
 /// non-canonical trailing bits, so a token has exactly one spelling.
 pub(crate) fn decode_base64url(input: &str) -> Option<Vec<u8>> {
@@ -39,6 +43,33 @@ pub(crate) struct ProtectedHeader {
     pub typ: Option<String>,
 }
 
+impl ProtectedHeader {
+    /// Checks `typ`: `JWT` or `at+jwt` (case-insensitive, optional `application/` prefix,
+    /// RFC 8725 §3.11), absent allowed; `strict` (RFC 9068 §4) requires `at+jwt`.
+    pub(crate) fn check_type(&self, strict: bool) -> Result<(), AuthError> {
+        // Compared in place, without lower-casing into a new string: this runs for every token.
+        const PREFIX: &str = "application/";
+        let subtype = self
+            .typ
+            .as_deref()
+            .map(|typ| match typ.get(..PREFIX.len()) {
+                Some(prefix) if prefix.eq_ignore_ascii_case(PREFIX) => &typ[PREFIX.len()..],
+                _ => typ,
+            });
+        let acceptable = match subtype {
+            Some(subtype) if subtype.eq_ignore_ascii_case("at+jwt") => true,
+            Some(subtype) if subtype.eq_ignore_ascii_case("jwt") => !strict,
+            None => !strict,
+            Some(_) => false,
+        };
+        if acceptable {
+            Ok(())
+        } else {
+            Err(AuthError::invalid_token("Unexpected 'typ' value"))
+        }
+    }
+}
+
 /// Splits and checks a compact JWS. Nothing here touches the network, so every refusal is cheap:
 /// a malformed token, `none`, HMAC or an algorithm off the allow-list costs no key lookup.
 pub(crate) fn parse_compact<'a>(
@@ -48,7 +79,7 @@ pub(crate) fn parse_compact<'a>(
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature)) = (parts.next(), parts.next(), parts.next())
     else {
-        return Err(AuthError::invalid_token("Invalid Compact JWS"));
+        return Err(INVALID_COMPACT_JWS);
     };
     match parts.count() {
         0 => {}
@@ -58,10 +89,10 @@ pub(crate) fn parse_compact<'a>(
                 "Encrypted tokens (JWE) are not accepted",
             ));
         }
-        _ => return Err(AuthError::invalid_token("Invalid Compact JWS")),
+        _ => return Err(INVALID_COMPACT_JWS),
     }
     if header.is_empty() {
-        return Err(AuthError::invalid_token("Invalid Compact JWS"));
+        return Err(INVALID_COMPACT_JWS);
     }
     let header_bytes = decode_base64url(header).ok_or(AuthError::invalid_token(
         "Invalid Token or Protected Header formatting",
@@ -70,8 +101,7 @@ pub(crate) fn parse_compact<'a>(
     if signature.is_empty() {
         return Err(AuthError::invalid_token("Missing signature"));
     }
-    let signature =
-        decode_base64url(signature).ok_or(AuthError::invalid_token("Invalid Compact JWS"))?;
+    let signature = decode_base64url(signature).ok_or(INVALID_COMPACT_JWS)?;
     Ok(CompactJws {
         signing_input: &token[..header_len(token)],
         payload,
@@ -365,7 +395,10 @@ mod tests {
     fn none_in_any_spelling_is_refused() {
         for alg in ["none", "None", "NONE", "nOnE"] {
             let description = refusal(&token(&format!(r#"{{"alg":"{alg}"}}"#), "{}"));
-            assert!(description.contains("none"), "{alg}: {description}");
+            assert_eq!(
+                description, "Unsecured tokens ('alg' none) are not accepted",
+                "{alg}"
+            );
         }
     }
 
@@ -373,7 +406,10 @@ mod tests {
     fn hmac_and_unlisted_algorithms_are_refused() {
         for alg in ["HS256", "hs384", "HS512"] {
             let description = refusal(&token(&format!(r#"{{"alg":"{alg}"}}"#), "{}"));
-            assert!(description.contains("HMAC"), "{alg}: {description}");
+            assert_eq!(
+                description, "Symmetric algorithms (HMAC) are not accepted",
+                "{alg}"
+            );
         }
         for alg in ["RS384", "rs256", "ES256", "EdDSA", ""] {
             assert_eq!(
@@ -397,14 +433,34 @@ mod tests {
 
     #[test]
     fn crit_b64_enc_and_zip_headers_are_refused() {
-        for header in [
-            r#"{"alg":"RS256","crit":["exp"],"exp":1}"#,
-            r#"{"alg":"RS256","crit":[]}"#,
-            r#"{"alg":"RS256","b64":false}"#,
-            r#"{"alg":"RS256","enc":"A128GCM"}"#,
-            r#"{"alg":"RS256","zip":"DEF"}"#,
+        for (header, description) in [
+            (
+                r#"{"alg":"RS256","crit":["exp"],"exp":1}"#,
+                "Unrecognized 'crit' header parameter",
+            ),
+            (
+                r#"{"alg":"RS256","crit":[]}"#,
+                "Unrecognized 'crit' header parameter",
+            ),
+            // `crit` is checked first: a `b64` it names is refused as the `crit`.
+            (
+                r#"{"alg":"RS256","b64":false,"crit":["b64"]}"#,
+                "Unrecognized 'crit' header parameter",
+            ),
+            (
+                r#"{"alg":"RS256","b64":false}"#,
+                "Unsupported 'b64' header parameter",
+            ),
+            (
+                r#"{"alg":"RS256","enc":"A128GCM"}"#,
+                "Encrypted tokens (JWE) are not accepted",
+            ),
+            (
+                r#"{"alg":"RS256","zip":"DEF"}"#,
+                "Unsupported 'zip' header parameter",
+            ),
         ] {
-            refusal(&token(header, "{}"));
+            assert_eq!(refusal(&token(header, "{}")), description, "{header}");
         }
     }
 
@@ -427,7 +483,11 @@ mod tests {
             r#"[]"#,
             r#""RS256""#,
         ] {
-            refusal(&token(header, "{}"));
+            assert_eq!(
+                refusal(&token(header, "{}")),
+                "Invalid Token or Protected Header formatting",
+                "{header}"
+            );
         }
         assert_eq!(
             refusal(&token(r#"{"kid":"k"}"#, "{}")),
@@ -452,6 +512,31 @@ mod tests {
         let unsigned = token(r#"{"alg":"RS256"}"#, "{}");
         let (input, _) = unsigned.rsplit_once('.').expect("dot");
         assert_eq!(refusal(&format!("{input}.")), "Missing signature");
+    }
+
+    #[test]
+    fn the_type_header_accepts_jwt_and_at_jwt_unless_strict() {
+        let header = |typ: Option<&str>| ProtectedHeader {
+            alg: Algorithm::RS256,
+            kid: None,
+            typ: typ.map(str::to_owned),
+        };
+        let accepts = |typ, strict| header(typ).check_type(strict).is_ok();
+        for typ in [
+            None,
+            Some("JWT"),
+            Some("jwt"),
+            Some("at+jwt"),
+            Some("application/at+JWT"),
+        ] {
+            assert!(accepts(typ, false), "{typ:?}");
+        }
+        assert!(!accepts(Some("JOSE"), false));
+        assert!(!accepts(Some("id_token+jwt"), false));
+        assert!(accepts(Some("at+jwt"), true));
+        assert!(accepts(Some("application/at+jwt"), true));
+        assert!(!accepts(Some("JWT"), true));
+        assert!(!accepts(None, true));
     }
 
     #[test]

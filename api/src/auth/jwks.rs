@@ -13,6 +13,7 @@ use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 use serde_json::Value;
 
 use super::algorithm::Algorithm;
+use super::error::AuthError;
 use super::jose::decode_base64url;
 
 /// The most keys a set may list; a JWKS with more is refused as hostile or broken.
@@ -110,6 +111,10 @@ pub enum JwksError {
     #[error("the JWKS has no usable RSA signing key for the allowed algorithms")]
     NoUsableKeys,
 }
+
+/// The refusal of a token for which the key set has no key (see [`Selection::NoApplicableKey`]).
+pub(crate) const NO_APPLICABLE_KEY: AuthError =
+    AuthError::invalid_token("no applicable key found in the JSON Web Key Set");
 
 /// What a key lookup found.
 #[derive(Debug)]

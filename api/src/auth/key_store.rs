@@ -18,7 +18,7 @@ use super::algorithm::Algorithm;
 use super::discovery::{self, Metadata};
 use super::error::AuthError;
 use super::fetch::Fetcher;
-use super::jwks::{KeyFingerprint, KeySet, Selection, VerificationKey};
+use super::jwks::{KeyFingerprint, KeySet, NO_APPLICABLE_KEY, Selection, VerificationKey};
 use super::options::JwksPolicy;
 
 /// How the issuer's identifier and key URL are found.
@@ -71,9 +71,6 @@ struct State {
     /// an unknown `kid` is the issuer's outage (503), not proof of a bad token (401).
     last_attempt_failed: bool,
 }
-
-const NO_APPLICABLE_KEY: AuthError =
-    AuthError::invalid_token("no applicable key found in the JSON Web Key Set");
 
 impl KeyStore {
     pub(crate) fn new(

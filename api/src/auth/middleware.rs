@@ -1,5 +1,7 @@
-//! axum glue: middleware that authenticates requests, and the extractors that hand the
-//! verified [`Claims`] to handlers.
+//! axum glue: middleware that authenticates requests ([`require_auth`], [`optional_auth`]) and
+//! applies a [`Requirement`] ([`authorize`]), and the extractors that hand the verified
+//! [`Claims`] to handlers. The work is done by [`Authenticator::authenticate_request`] and
+//! [`Requirement::check`]; this module only wires them into axum.
 //!
 //! ```no_run
 //! use api::auth::{self, AuthOptions, Authenticator, Claims};
@@ -26,39 +28,16 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
 use super::authenticator::Authenticator;
+use super::authorize::Requirement;
 use super::claims::Claims;
 use super::error::AuthError;
-use super::token_source::{self, TokenPolicy};
 
-impl Authenticator {
-    /// Finds and verifies the request's token. With `required`, a request without a token is
-    /// refused; without it, such a request passes unauthenticated. A token that is present but
-    /// invalid is always refused. On success the [`Claims`] are in the request's extensions.
-    pub async fn authenticate_request(
-        &self,
-        request: Request,
-        required: bool,
-    ) -> Result<Request, AuthError> {
-        let options = self.options();
-        let policy = TokenPolicy {
-            allow_query: options.allow_query_token,
-            max_body_bytes: options.max_body_bytes,
-        };
-        let (mut request, token) = token_source::extract(request, policy).await?;
-        match token {
-            Some(token) => {
-                let claims = self.verify(&token).await?;
-                request.extensions_mut().insert(claims);
-                Ok(request)
-            }
-            None if required => Err(AuthError::MissingToken),
-            None => Ok(request),
-        }
-    }
-}
-
-/// Middleware: refuses requests without a valid token (the reference's `auth()`).
-/// Use with `axum::middleware::from_fn_with_state(authenticator, require_auth)`.
+/// Middleware: refuses requests without a valid token (the reference's `auth()`). The token
+/// is taken from the `Authorization: Bearer` header, an `application/x-www-form-urlencoded`
+/// body's `access_token` (not on GET or HEAD), or, when
+/// [`AuthOptions::allow_query_token`](super::AuthOptions::allow_query_token) is on, the query
+/// string; from exactly one of them. Use with
+/// `axum::middleware::from_fn_with_state(authenticator, require_auth)`.
 pub async fn require_auth(
     State(authenticator): State<Authenticator>,
     request: Request,
@@ -85,12 +64,34 @@ async fn run(
 ) -> Response {
     match authenticator.authenticate_request(request, required).await {
         Ok(request) => next.run(request).await,
-        Err(error) => {
-            // The reason is our own description; the token itself is never logged.
-            tracing::debug!(kind = error.kind(), reason = %error, "request refused");
-            error.into_response()
-        }
+        Err(error) => refusal(error),
     }
+}
+
+/// Middleware: applies a [`Requirement`] to the claims that authentication put in the request.
+/// Without claims (authentication missing or optional and absent) it answers 401: fail closed.
+/// Use with `axum::middleware::from_fn_with_state(requirement, authorize)`, as a layer inside
+/// the authentication's.
+pub async fn authorize(
+    State(requirement): State<Requirement>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let outcome = match request.extensions().get::<Claims>() {
+        Some(claims) => requirement.check(claims),
+        None => Err(AuthError::MissingToken),
+    };
+    match outcome {
+        Ok(()) => next.run(request).await,
+        Err(error) => refusal(error),
+    }
+}
+
+/// Answers a refusal, logging why at debug level. The reason is our own description (or the
+/// developer's, for claim checks); the token itself is never logged.
+fn refusal(error: AuthError) -> Response {
+    tracing::debug!(kind = error.kind(), reason = %error, "request refused");
+    error.into_response()
 }
 
 /// The verified claims, put in the request by [`require_auth`] or [`optional_auth`]. A handler

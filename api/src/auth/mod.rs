@@ -4,7 +4,7 @@
 //! - [`Authenticator`] verifies tokens: discovery, JWKS cache, signature, claims, and a cache
 //!   of verified tokens.
 //! - [`require_auth`] / [`optional_auth`] are middleware; [`Claims`] is the extractor.
-//! - [`Requirement`] with [`authorize`] checks scopes, permissions and claims.
+//! - [`Requirement`] with [`authorize`](authorize()) checks scopes, permissions and claims.
 //! - [`AuthError`] is every refusal, answered as RFC 6750 and the Express reference do.
 
 mod algorithm;
@@ -19,12 +19,13 @@ mod jwks;
 mod key_store;
 mod middleware;
 mod options;
+mod stats;
 mod token_cache;
 mod token_source;
 
 pub use algorithm::Algorithm;
 pub use authenticator::{Authenticator, verify_jws};
-pub use authorize::{Requirement, authorize};
+pub use authorize::Requirement;
 pub use claims::{Claims, validate_payload};
 pub use discovery::{
     DiscoveryError, Metadata, MetadataError, is_acceptable_url as is_acceptable_issuer_url,
@@ -35,8 +36,8 @@ pub use fetch::FetchError;
 pub use jwks::{
     JwksError, KeySet, MAX_KEYS, MAX_MODULUS_BITS, MIN_MODULUS_BITS, Selection, VerificationKey,
 };
-pub use middleware::{optional_auth, require_auth};
+pub use middleware::{authorize, optional_auth, require_auth};
 pub use options::{
     AuthOptions, JwksPolicy, OptionsError, TOKEN_CACHE_UNIT_BYTES, TokenCachePolicy,
 };
-pub use token_cache::TokenCacheStats;
+pub use stats::TokenCacheStats;

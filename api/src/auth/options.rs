@@ -7,6 +7,12 @@ use url::Url;
 use super::algorithm::Algorithm;
 
 /// Settings of the authentication core. Start from [`AuthOptions::new`] and adjust fields.
+///
+/// No body size is set here: a form body carrying a token is read within the request's own
+/// body limit, the one every other body reader meets, so one setting governs all of them:
+/// [`ServerLimits::max_body_bytes`](crate::ServerLimits::max_body_bytes) under
+/// [`serve_with`](crate::serve_with), else axum's
+/// [`DefaultBodyLimit`](axum::extract::DefaultBodyLimit) (2 MiB unless the app sets another).
 #[derive(Debug, Clone)]
 pub struct AuthOptions {
     /// The issuer's base URL, where discovery starts (`ISSUER_BASE_URL`). Optional only when
@@ -34,9 +40,6 @@ pub struct AuthOptions {
     pub allow_insecure_issuer: bool,
     /// The largest token accepted, in bytes. Default: 16 KiB.
     pub max_token_bytes: usize,
-    /// The largest `application/x-www-form-urlencoded` body read for an `access_token` field.
-    /// Default: 64 KiB; larger bodies are answered 413.
-    pub max_body_bytes: usize,
     /// How keys are fetched and cached.
     pub jwks: JwksPolicy,
     /// How verified tokens are cached.
@@ -44,8 +47,8 @@ pub struct AuthOptions {
 }
 
 /// The verified-token cache: a token seen before skips the signature check (but never the
-/// time claims, the key's presence in the JWKS or the route's checks). See `ARCHITECTURE.md`
-/// for what it trades.
+/// time claims, the key's presence in the JWKS or the route's checks). What it trades is
+/// written up atop its module, `api/src/auth/token_cache.rs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenCachePolicy {
     /// Entries the cache may hold, each charged one unit per started
@@ -120,7 +123,6 @@ impl AuthOptions {
             allow_query_token: false,
             allow_insecure_issuer: false,
             max_token_bytes: 16 * 1024,
-            max_body_bytes: 64 * 1024,
             jwks: JwksPolicy::default(),
             token_cache: TokenCachePolicy::default(),
         }

@@ -1,11 +1,11 @@
 //! Finding the bearer token in a request (RFC 6750 §2): the `Authorization` header, an
 //! `application/x-www-form-urlencoded` body, or (only when allowed) the query string.
 
+use axum::RequestExt;
 use axum::body::Body;
 use axum::extract::Request;
-use http::Method;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
-use http::request::Parts;
+use http::{HeaderMap, Method, Uri};
 
 use super::error::AuthError;
 
@@ -14,27 +14,27 @@ const MORE_THAN_ONE_METHOD: AuthError =
 const MALFORMED_HEADER: AuthError =
     AuthError::MalformedAuthorization("Invalid Authorization header: expected 'Bearer <token>'");
 
-/// Where a request may carry its token, and how much body may be read to find one.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TokenPolicy {
-    pub allow_query: bool,
-    pub max_body_bytes: usize,
-}
-
 /// Takes the token out of `request`, returning the request (its body restored when it was
-/// read) and the token, if there is exactly one.
+/// read) and the token, if there is exactly one. `allow_query` accepts `?access_token=`.
+///
+/// An `application/x-www-form-urlencoded` body is read whole to look for `access_token`,
+/// within the request's body limit, exactly as axum's own body extractors read it
+/// ([`axum::extract::DefaultBodyLimit`]: 2 MiB unless the app sets another, and whatever limit
+/// an outer layer put on the body, such as [`crate::serve_with`]'s
+/// [`max_body_bytes`](crate::ServerLimits::max_body_bytes)). A body over it is answered 413.
 pub(crate) async fn extract(
     request: Request,
-    policy: TokenPolicy,
+    allow_query: bool,
 ) -> Result<(Request, Option<String>), AuthError> {
-    let (parts, body) = request.into_parts();
     let mut found = Vec::with_capacity(1);
-    if let Some(token) = from_header(&parts)? {
+    if let Some(token) = from_header(request.headers())? {
         found.push(token);
     }
-    found.extend(from_query(&parts, policy.allow_query)?);
-    let body = if is_urlencoded(&parts) {
-        let bytes = axum::body::to_bytes(body, policy.max_body_bytes)
+    found.extend(from_query(request.uri(), allow_query)?);
+    let request = if is_urlencoded(request.headers()) {
+        let (parts, body) = request.with_limited_body().into_parts();
+        // The limit is already on the body: no second one here.
+        let bytes = axum::body::to_bytes(body, usize::MAX)
             .await
             .map_err(|_| AuthError::PayloadTooLarge)?;
         let in_body = named_values(&bytes, "access_token")?;
@@ -45,20 +45,20 @@ pub(crate) async fn extract(
             ));
         }
         found.extend(in_body);
-        Body::from(bytes)
+        Request::from_parts(parts, Body::from(bytes))
     } else {
-        body
+        request
     };
     if found.len() > 1 {
         return Err(MORE_THAN_ONE_METHOD);
     }
-    Ok((Request::from_parts(parts, body), found.pop()))
+    Ok((request, found.pop()))
 }
 
 /// `Authorization: Bearer <token>`: the scheme is case-insensitive, followed by exactly one
 /// space and a token of RFC 6750's `b64token` syntax. Two headers are refused.
-fn from_header(parts: &Parts) -> Result<Option<String>, AuthError> {
-    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+fn from_header(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };
@@ -77,8 +77,8 @@ fn from_header(parts: &Parts) -> Result<Option<String>, AuthError> {
 
 /// `?access_token=`: refused unless allowed, because query strings end up in access logs,
 /// browser history and `Referer` headers (RFC 6750 §5.3).
-fn from_query(parts: &Parts, allow: bool) -> Result<Option<String>, AuthError> {
-    let Some(query) = parts.uri.query() else {
+fn from_query(uri: &Uri, allow: bool) -> Result<Option<String>, AuthError> {
+    let Some(query) = uri.query() else {
         return Ok(None);
     };
     let token = named_values(query.as_bytes(), "access_token")?;
@@ -107,9 +107,8 @@ fn named_values(encoded: &[u8], name: &str) -> Result<Option<String>, AuthError>
     Ok(Some(first.into_owned()))
 }
 
-fn is_urlencoded(parts: &Parts) -> bool {
-    parts
-        .headers
+fn is_urlencoded(headers: &HeaderMap) -> bool {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
@@ -133,12 +132,16 @@ fn is_b64token(token: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parts(authorization: &[&str], uri: &str) -> Parts {
-        let mut builder = http::Request::builder().uri(uri);
+    fn headers(authorization: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
         for value in authorization {
-            builder = builder.header(AUTHORIZATION, *value);
+            headers.append(AUTHORIZATION, value.parse().expect("header value"));
         }
-        builder.body(()).expect("request").into_parts().0
+        headers
+    }
+
+    fn uri(uri: &str) -> Uri {
+        uri.parse().expect("URI")
     }
 
     #[test]
@@ -149,7 +152,7 @@ mod tests {
             "BEARER abc.def.ghi",
         ] {
             assert_eq!(
-                from_header(&parts(&[header], "/")).expect("ok").as_deref(),
+                from_header(&headers(&[header])).expect("ok").as_deref(),
                 Some("abc.def.ghi")
             );
         }
@@ -168,7 +171,7 @@ mod tests {
             "Token x",
         ] {
             assert_eq!(
-                from_header(&parts(&[header], "/")),
+                from_header(&headers(&[header])),
                 Err(MALFORMED_HEADER),
                 "{header:?}"
             );
@@ -178,14 +181,14 @@ mod tests {
     #[test]
     fn two_authorization_headers_are_refused() {
         assert!(matches!(
-            from_header(&parts(&["Bearer a", "Bearer b"], "/")),
+            from_header(&headers(&["Bearer a", "Bearer b"])),
             Err(AuthError::InvalidRequest(_))
         ));
     }
 
     #[test]
     fn query_tokens_are_refused_unless_allowed() {
-        let request = parts(&[], "/api/private?access_token=abc");
+        let request = uri("/api/private?access_token=abc");
         assert!(matches!(
             from_query(&request, false),
             Err(AuthError::InvalidRequest(_))
@@ -194,9 +197,9 @@ mod tests {
             from_query(&request, true).expect("ok").as_deref(),
             Some("abc")
         );
-        let twice = parts(&[], "/api/private?access_token=a&access_token=b");
+        let twice = uri("/api/private?access_token=a&access_token=b");
         assert_eq!(from_query(&twice, true), Err(MORE_THAN_ONE_METHOD));
-        assert_eq!(from_query(&parts(&[], "/api/private?x=1"), false), Ok(None));
+        assert_eq!(from_query(&uri("/api/private?x=1"), false), Ok(None));
     }
 
     #[test]

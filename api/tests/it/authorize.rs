@@ -6,156 +6,186 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use serde_json::json;
 
-use api::auth::{self, Authenticator, Claims, Requirement};
+use api::auth::{self, Claims, Requirement};
 
 use crate::helpers::*;
 
-/// A route guarded by `requirement` behind `require_auth`.
-async fn guarded(issuer: &TestIssuer, requirement: Requirement) -> TestApp {
-    let authenticator = Authenticator::new(options(issuer)).expect("options");
+/// A test issuer, and `/guarded` guarded by `requirement` behind `require_auth` against it.
+async fn guarded(requirement: Requirement) -> (TestIssuer, TestApp) {
+    let issuer = TestIssuer::start().await;
+    let authenticator = authenticator(&issuer);
     let router = Router::new()
         .route("/guarded", get(|| async { "ok" }))
         .route_layer(from_fn_with_state(requirement, auth::authorize))
         .route_layer(from_fn_with_state(authenticator, auth::require_auth));
-    spawn_router(router).await
+    (issuer, spawn_router(router).await)
 }
 
-async fn status_for(app: &TestApp, token: &str) -> (u16, Option<String>) {
-    let answer = app.get_with_token("/guarded", token).await;
-    let status = answer.status().as_u16();
-    let challenge = answer
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().expect("ascii").to_owned());
-    (status, challenge)
+/// The answer of the guarded route to a refused `token`.
+async fn refusal(app: &TestApp, token: &str) -> Answer {
+    answer(app.get_with_token("/guarded", token).await).await
 }
 
 #[tokio::test]
 async fn all_scopes_must_be_granted_for_a_scopes_requirement() {
-    let issuer = TestIssuer::start().await;
-    let app = guarded(
-        &issuer,
-        Requirement::scopes(["read:messages", "write:messages"]),
-    )
-    .await;
+    let (issuer, app) = guarded(Requirement::scopes(["read:messages", "write:messages"])).await;
 
     let both = issuer.token_with(json!({"scope": "write:messages read:messages"}));
-    assert_eq!(status_for(&app, &both).await.0, 200);
-    let (status, challenge) = status_for(&app, &issuer.token()).await;
-    assert_eq!(status, 403);
-    assert!(
-        challenge
-            .expect("challenge")
-            .ends_with("scope=\"read:messages write:messages\"")
-    );
+    assert_eq!(app.status_of("/guarded", &both).await, 200);
     let as_array = issuer.token_with(json!({"scope": ["read:messages", "write:messages"]}));
-    assert_eq!(status_for(&app, &as_array).await.0, 200);
+    assert_eq!(app.status_of("/guarded", &as_array).await, 200);
+    assert_eq!(
+        refusal(&app, &issuer.token()).await,
+        forbidden("Insufficient Scope", "read:messages write:messages")
+    );
+    assert_eq!(
+        refusal(&app, &issuer.token_with(json!({"scope": null}))).await,
+        forbidden("Missing 'scope' claim", "read:messages write:messages")
+    );
 }
 
 #[tokio::test]
 async fn any_scope_is_enough_for_an_any_scope_requirement() {
-    let issuer = TestIssuer::start().await;
-    let app = guarded(&issuer, Requirement::any_scope(["admin", "read:messages"])).await;
+    let (issuer, app) = guarded(Requirement::any_scope(["admin", "read:messages"])).await;
 
-    assert_eq!(status_for(&app, &issuer.token()).await.0, 200);
+    assert_eq!(app.status_of("/guarded", &issuer.token()).await, 200);
+    let admin = issuer.token_with(json!({"scope": "admin"}));
+    assert_eq!(app.status_of("/guarded", &admin).await, 200);
     assert_eq!(
-        status_for(&app, &issuer.token_with(json!({"scope": "other"})))
-            .await
-            .0,
-        403
+        refusal(&app, &issuer.token_with(json!({"scope": "other"}))).await,
+        forbidden("Insufficient Scope", "admin read:messages")
     );
 }
 
-#[tokio::test]
-async fn rbac_permissions_are_checked_with_a_403() {
-    let issuer = TestIssuer::start().await;
-    let app = guarded(&issuer, Requirement::permissions(["read:messages"])).await;
+/// The two permissions the permission requirements below name, as a 403 lists them.
+const BOTH_PERMISSIONS: [&str; 2] = ["read:messages", "write:messages"];
+const REQUIRED_PERMISSIONS: &str = "read:messages write:messages";
 
-    let permitted = issuer.token_with(json!({"scope": null, "permissions": ["read:messages"]}));
-    assert_eq!(status_for(&app, &permitted).await.0, 200);
-    let (status, challenge) =
-        status_for(&app, &issuer.token_with(json!({"permissions": ["other"]}))).await;
-    assert_eq!(status, 403);
-    assert_eq!(
-        challenge.as_deref(),
-        Some(
-            "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"Insufficient Permissions\", scope=\"read:messages\""
-        )
-    );
+/// A token from `issuer` carrying `permissions` and no scope.
+fn with_permissions(issuer: &TestIssuer, permissions: serde_json::Value) -> String {
+    issuer.token_with(json!({"scope": null, "permissions": permissions}))
+}
+
+#[tokio::test]
+async fn every_permission_must_be_granted_for_a_permissions_requirement() {
+    let (issuer, app) = guarded(Requirement::permissions(BOTH_PERMISSIONS)).await;
+
+    let both = with_permissions(&issuer, json!(["write:messages", "read:messages"]));
+    assert_eq!(app.status_of("/guarded", &both).await, 200);
+    for permissions in [json!(["read:messages"]), json!(["other"]), json!([])] {
+        assert_eq!(
+            refusal(&app, &with_permissions(&issuer, permissions.clone())).await,
+            forbidden("Insufficient Permissions", REQUIRED_PERMISSIONS),
+            "{permissions}"
+        );
+    }
     // The scope claim does not stand in for permissions.
-    let (status, challenge) = status_for(&app, &issuer.token()).await;
-    assert_eq!(status, 403);
-    assert!(
-        challenge
-            .expect("challenge")
-            .contains("Missing 'permissions' claim")
+    let scoped = issuer.token_with(json!({"scope": REQUIRED_PERMISSIONS}));
+    assert_eq!(
+        refusal(&app, &scoped).await,
+        forbidden("Missing 'permissions' claim", REQUIRED_PERMISSIONS)
     );
 }
 
 #[tokio::test]
-async fn claim_requirements_answer_401_invalid_token() {
-    let issuer = TestIssuer::start().await;
-    let equals = guarded(
-        &issuer,
-        Requirement::claim_equals("gty", "client-credentials"),
-    )
-    .await;
-    let includes = guarded(
-        &issuer,
-        Requirement::claim_includes("roles", ["editor", "viewer"]),
-    )
-    .await;
-    let check = guarded(
-        &issuer,
-        Requirement::claim_check(
-            |claims: &Claims| claims.subject().is_some_and(|s| s.ends_with("@clients")),
-            "Machine tokens only",
-        ),
-    )
-    .await;
+async fn any_one_permission_is_enough_for_an_any_permission_requirement() {
+    let (issuer, app) = guarded(Requirement::any_permission(BOTH_PERMISSIONS)).await;
 
-    assert_eq!(status_for(&equals, &issuer.token()).await.0, 200);
+    for permissions in [
+        json!(["read:messages"]),
+        json!(["write:messages"]),
+        json!(["other", "write:messages"]),
+        json!(BOTH_PERMISSIONS),
+    ] {
+        let token = with_permissions(&issuer, permissions.clone());
+        assert_eq!(
+            app.status_of("/guarded", &token).await,
+            200,
+            "{permissions}"
+        );
+    }
+    for permissions in [json!(["other"]), json!(["read:message", "messages"])] {
+        assert_eq!(
+            refusal(&app, &with_permissions(&issuer, permissions.clone())).await,
+            forbidden("Insufficient Permissions", REQUIRED_PERMISSIONS),
+            "{permissions}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_or_missing_permissions_claim_meets_no_any_permission_requirement() {
+    let (issuer, app) = guarded(Requirement::any_permission(BOTH_PERMISSIONS)).await;
+
     assert_eq!(
-        status_for(&equals, &issuer.token_with(json!({"gty": "password"}))).await,
-        (401, invalid_token("Unexpected 'gty' value"))
+        refusal(&app, &with_permissions(&issuer, json!([]))).await,
+        forbidden("Insufficient Permissions", REQUIRED_PERMISSIONS)
+    );
+    // Without the claim, granted scopes of the same names do not stand in for it.
+    let scoped = issuer.token_with(json!({"scope": REQUIRED_PERMISSIONS}));
+    assert_eq!(
+        refusal(&app, &scoped).await,
+        forbidden("Missing 'permissions' claim", REQUIRED_PERMISSIONS)
+    );
+    // A claim that is not an array of strings is the token's fault, found before any check.
+    assert_eq!(
+        refusal(&app, &with_permissions(&issuer, json!("read:messages"))).await,
+        refused("'permissions' claim must be an array of strings")
+    );
+}
+
+#[tokio::test]
+async fn claim_equals_answers_401_invalid_token() {
+    let (issuer, app) = guarded(Requirement::claim_equals("gty", "client-credentials")).await;
+
+    assert_eq!(app.status_of("/guarded", &issuer.token()).await, 200);
+    assert_eq!(
+        refusal(&app, &issuer.token_with(json!({"gty": "password"}))).await,
+        refused("Unexpected 'gty' value")
     );
     assert_eq!(
-        status_for(&equals, &issuer.token_with(json!({"gty": null}))).await,
-        (401, invalid_token("Missing 'gty' claim"))
+        refusal(&app, &issuer.token_with(json!({"gty": null}))).await,
+        refused("Missing 'gty' claim")
+    );
+}
+
+#[tokio::test]
+async fn claim_check_answers_401_with_the_developers_description() {
+    let machines_only = Requirement::claim_check(
+        |claims: &Claims| claims.subject().is_some_and(|s| s.ends_with("@clients")),
+        "Machine tokens only",
+    );
+    let (issuer, app) = guarded(machines_only).await;
+
+    assert_eq!(app.status_of("/guarded", &issuer.token()).await, 200);
+    assert_eq!(
+        refusal(&app, &issuer.token_with(json!({"sub": "auth0|user"}))).await,
+        refused("Machine tokens only")
+    );
+}
+
+#[tokio::test]
+async fn claim_includes_accepts_a_string_or_an_array_holding_every_value() {
+    let (issuer, app) = guarded(Requirement::claim_includes("roles", ["editor", "viewer"])).await;
+
+    for roles in [json!(["viewer", "editor", "x"]), json!("editor viewer")] {
+        let token = issuer.token_with(json!({ "roles": roles }));
+        assert_eq!(app.status_of("/guarded", &token).await, 200, "{roles}");
+    }
+    assert_eq!(
+        refusal(&app, &issuer.token_with(json!({"roles": ["viewer"]}))).await,
+        refused("Unexpected 'roles' value")
     );
     assert_eq!(
-        status_for(
-            &includes,
-            &issuer.token_with(json!({"roles": ["viewer", "editor", "x"]}))
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        status_for(
-            &includes,
-            &issuer.token_with(json!({"roles": "editor viewer"}))
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        status_for(&includes, &issuer.token_with(json!({"roles": ["viewer"]}))).await,
-        (401, invalid_token("Unexpected 'roles' value"))
-    );
-    assert_eq!(status_for(&check, &issuer.token()).await.0, 200);
-    assert_eq!(
-        status_for(&check, &issuer.token_with(json!({"sub": "auth0|user"}))).await,
-        (401, invalid_token("Machine tokens only"))
+        refusal(&app, &issuer.token()).await,
+        refused("Missing 'roles' claim")
     );
 }
 
 #[tokio::test]
 async fn optional_authentication_admits_anonymous_requests_but_not_bad_tokens() {
     let issuer = TestIssuer::start().await;
-    let authenticator = Authenticator::new(options(&issuer)).expect("options");
+    let authenticator = authenticator(&issuer);
     let router = Router::new()
         .route(
             "/maybe",
@@ -181,7 +211,10 @@ async fn optional_authentication_admits_anonymous_requests_but_not_bad_tokens() 
         "reader@clients"
     );
     let expired = issuer.token_with(json!({"exp": now() - 3600}));
-    assert_eq!(app.status_of("/maybe", &expired).await, 401);
+    assert_eq!(
+        answer(app.get_with_token("/maybe", &expired).await).await,
+        refused("\"exp\" claim timestamp check failed")
+    );
 }
 
 #[tokio::test]
@@ -199,13 +232,8 @@ async fn the_claims_extractor_fails_closed_without_the_middleware() {
         ));
     let app = spawn_router(router).await;
 
-    assert_eq!(
-        app.status_of("/forgot-the-layer", &issuer.token()).await,
-        401
-    );
-    assert_eq!(
-        app.status_of("/authorize-without-authentication", &issuer.token())
-            .await,
-        401
-    );
+    for route in ["/forgot-the-layer", "/authorize-without-authentication"] {
+        let answer = answer(app.get_with_token(route, &issuer.token()).await).await;
+        assert_eq!(answer, unauthorized(), "{route}");
+    }
 }

@@ -1,56 +1,131 @@
-//! Configuration from the environment, and the binary's start-up behaviour.
+//! Configuration from the environment: every variable's default and effect, the refusal of
+//! nonsense naming the variable, and the binary's start-up behaviour.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use api::ServerLimits;
+use api::auth::{Algorithm, JwksPolicy, TokenCachePolicy};
 use api::config::{Config, ConfigError};
 use api::routes::CorsOrigins;
+use axum::http::HeaderValue;
 
 use crate::helpers::{api_binary, start_api_binary};
 
-fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Config::from_lookup(|name| map.get(name).cloned())
-}
-
-fn error_line(pairs: &[(&str, &str)]) -> String {
-    config(pairs)
-        .expect_err("invalid configuration")
-        .to_string()
-}
-
+/// The two variables the Express sample requires.
 const REQUIRED: [(&str, &str); 2] = [
     ("ISSUER_BASE_URL", "https://tenant.auth0.com"),
     ("AUDIENCE", "https://quickstarts/api"),
 ];
 
+/// The configuration from exactly these variables; a later pair replaces an earlier one.
+fn config_from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let variables: HashMap<&str, &str> = pairs.iter().copied().collect();
+    Config::from_lookup(|name| variables.get(name).map(|value| (*value).to_owned()))
+}
+
+/// The configuration from the required variables and `pairs`, which may replace them.
+fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    config_from(&[&REQUIRED[..], pairs].concat())
+}
+
+/// The variable `pairs` are refused for; panics unless the refusal is an invalid setting.
+fn refused_variable(pairs: &[(&str, &str)]) -> &'static str {
+    match config(pairs) {
+        Err(ConfigError::Invalid { variable, .. }) => variable,
+        other => panic!("{pairs:?}: expected an invalid setting, got {other:?}"),
+    }
+}
+
+/// Asserts every value is refused for `variable`.
+fn assert_refused(variable: &str, values: &[&str]) {
+    for value in values {
+        assert_eq!(
+            refused_variable(&[(variable, value)]),
+            variable,
+            "{value:?}"
+        );
+    }
+}
+
 #[test]
 fn the_sample_variables_give_the_reference_defaults() {
-    let config = config(&REQUIRED).expect("valid");
+    let config = config(&[]).expect("valid");
+    let auth = &config.auth;
 
     assert_eq!(
-        config.auth.issuer_base_url.expect("base").as_str(),
+        auth.issuer_base_url.as_ref().expect("base").as_str(),
         "https://tenant.auth0.com/"
     );
-    assert_eq!(config.auth.audiences, ["https://quickstarts/api"]);
+    assert_eq!(auth.audiences, ["https://quickstarts/api"]);
     assert_eq!(
-        (config.host.to_string(), config.port),
-        ("127.0.0.1".into(), 3010)
+        (auth.issuer.as_deref(), auth.jwks_uri.as_ref()),
+        (None, None)
     );
-    assert_eq!(config.cors_origins, CorsOrigins::default());
-    assert_eq!(config.auth.clock_tolerance, Duration::from_secs(5));
-    assert_eq!(config.auth.algorithms, [api::auth::Algorithm::RS256]);
-    assert!(!config.auth.strict && !config.auth.allow_query_token);
-    assert_eq!(config.auth.jwks, api::auth::JwksPolicy::default());
+    assert_eq!(auth.algorithms, [Algorithm::RS256]);
+    assert_eq!(auth.clock_tolerance, Duration::from_secs(5));
+    assert_eq!(auth.max_token_age, None);
+    assert_eq!(auth.max_token_bytes, 16 * 1024);
+    assert!(!auth.strict && !auth.allow_query_token && !auth.allow_insecure_issuer);
+    assert_eq!(config.host, IpAddr::from([127, 0, 0, 1]));
+    assert_eq!(config.port, 3010);
+    assert_eq!(
+        config.cors_origins,
+        CorsOrigins::List(vec![HeaderValue::from_static("http://localhost:3000")])
+    );
+}
+
+#[test]
+fn the_key_and_token_caches_have_their_documented_defaults() {
+    let auth = config(&[]).expect("valid").auth;
+
+    // The documented values written out, not the policies' `default()` again, which would
+    // compare a default with itself: these literals mirror the `Default` impls on purpose.
+    assert_eq!(
+        auth.jwks,
+        JwksPolicy {
+            cache_max_age: Duration::from_secs(600),
+            cooldown: Duration::from_secs(30),
+            stale_max_age: Duration::from_secs(24 * 3600),
+            retry_interval: Duration::from_secs(1),
+            http_timeout: Duration::from_secs(5),
+            max_response_bytes: 256 * 1024,
+        }
+    );
+    assert_eq!(
+        auth.token_cache,
+        TokenCachePolicy {
+            capacity: 4096,
+            max_ttl: Duration::from_secs(300),
+            max_token_bytes: 4096,
+        }
+    );
+}
+
+#[test]
+fn server_limits_default_when_unset() {
+    // The documented values written out, not `ServerLimits::default()` again, which would
+    // compare the default with itself: these literals mirror the `Default` impl on purpose.
+    assert_eq!(
+        config(&[]).expect("valid").server,
+        ServerLimits {
+            max_connections: 512,
+            max_header_bytes: 32 * 1024,
+            max_headers: 100,
+            header_read_timeout: Duration::from_secs(10),
+            max_body_bytes: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_streams: 100,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    );
 }
 
 #[test]
 fn auth0_domain_and_audience_are_an_alternative() {
-    let config = config(&[
+    let config = config_from(&[
         ("AUTH0_DOMAIN", "tenant.eu.auth0.com"),
         ("AUTH0_AUDIENCE", "https://api"),
     ])
@@ -61,26 +136,38 @@ fn auth0_domain_and_audience_are_an_alternative() {
         "https://tenant.eu.auth0.com/"
     );
     assert_eq!(config.auth.audiences, ["https://api"]);
+    let error = config_from(&[
+        ("AUTH0_DOMAIN", "tenant.eu.auth0.com/path"),
+        ("AUTH0_AUDIENCE", "https://api"),
+    ])
+    .expect_err("a domain, not a URL");
+    assert!(
+        matches!(
+            error,
+            ConfigError::Invalid {
+                variable: "AUTH0_DOMAIN",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
 
 #[test]
-fn a_missing_issuer_or_audience_names_both_variables() {
+fn a_missing_issuer_or_audience_is_the_missing_configuration() {
     for pairs in [
         &[][..],
         &REQUIRED[..1],
         &REQUIRED[1..],
         &[("ISSUER_BASE_URL", "https://t/"), ("AUDIENCE", " ")][..],
     ] {
-        let line = error_line(pairs);
-        assert!(
-            line.contains("ISSUER_BASE_URL") && line.contains("AUDIENCE"),
-            "{line}"
-        );
+        let error = config_from(pairs).expect_err("incomplete");
+        assert_eq!(error, ConfigError::Missing, "{pairs:?}");
     }
 }
 
 #[test]
-fn malformed_settings_name_the_variable_and_what_it_expects() {
+fn malformed_settings_name_the_variable() {
     let cases = [
         ("ISSUER_BASE_URL", "tenant.auth0.com"),
         ("ISSUER_BASE_URL", "http://tenant.auth0.com"),
@@ -88,30 +175,39 @@ fn malformed_settings_name_the_variable_and_what_it_expects() {
         ("PORT", "70000"),
         ("HOST", "localhost:80"),
         ("CLOCK_TOLERANCE", "soon"),
+        ("MAX_TOKEN_AGE", "old"),
         ("STRICT", "maybe"),
+        ("ALLOW_QUERY_TOKEN", "sometimes"),
         ("ALGORITHMS", "HS256"),
         ("ALGORITHMS", "RS256,none"),
         ("CORS_ORIGINS", "localhost:3000"),
         ("CORS_ORIGINS", "http://localhost:3000/app"),
         ("JWKS_URI", "http://keys.example/jwks.json"),
+        ("JWKS_COOLDOWN", "-1"),
         ("HTTP_TIMEOUT", "0"),
     ];
     for (variable, value) in cases {
-        let mut pairs = REQUIRED.to_vec();
-        pairs.retain(|(name, _)| *name != variable);
-        pairs.push((variable, value));
-        let line = error_line(&pairs);
-        assert!(
-            line.starts_with(&format!("{variable}: expected ")),
-            "{variable}={value}: {line}"
+        assert_eq!(
+            refused_variable(&[(variable, value)]),
+            variable,
+            "{variable}={value}"
         );
     }
 }
 
 #[test]
+fn a_refusal_is_one_line_naming_the_variable_and_what_it_expects() {
+    let error = config(&[("PORT", "http")]).expect_err("invalid");
+
+    assert_eq!(
+        error.to_string(),
+        "PORT: expected a port number from 0 to 65535"
+    );
+}
+
+#[test]
 fn optional_settings_are_read() {
-    let mut pairs = REQUIRED.to_vec();
-    pairs.extend([
+    let config = config(&[
         ("AUDIENCE", "https://a, https://b"),
         ("ISSUER", "https://tenant.auth0.com/"),
         ("HOST", "0.0.0.0"),
@@ -120,31 +216,174 @@ fn optional_settings_are_read() {
         ("CLOCK_TOLERANCE", "10"),
         ("MAX_TOKEN_AGE", "1h"),
         ("STRICT", "true"),
-        ("ALGORITHMS", "RS256, PS256"),
+        ("ALGORITHMS", "PS256, RS256"),
         ("ALLOW_QUERY_TOKEN", "yes"),
         ("JWKS_COOLDOWN", "500ms"),
+        // A plain-http JWKS URI on another host is accepted only because of this flag.
         ("ALLOW_INSECURE_ISSUER", "true"),
         ("JWKS_URI", "http://keys.internal/jwks.json"),
-    ]);
-    pairs.remove(1);
-    let config = config(&pairs).expect("valid");
+    ])
+    .expect("valid");
+    let auth = &config.auth;
 
-    assert_eq!(config.auth.audiences, ["https://a", "https://b"]);
-    assert_eq!(
-        config.auth.issuer.as_deref(),
-        Some("https://tenant.auth0.com/")
-    );
+    assert_eq!(auth.audiences, ["https://a", "https://b"]);
+    assert_eq!(auth.issuer.as_deref(), Some("https://tenant.auth0.com/"));
+    assert_eq!(config.host, IpAddr::from([0, 0, 0, 0]));
     assert_eq!(config.port, 0);
-    assert!(matches!(config.cors_origins, CorsOrigins::List(ref origins) if origins.len() == 2));
-    assert_eq!(config.auth.clock_tolerance, Duration::from_secs(10));
-    assert_eq!(config.auth.max_token_age, Some(Duration::from_secs(3600)));
-    assert!(config.auth.strict && config.auth.allow_query_token);
-    assert_eq!(config.auth.algorithms.len(), 2);
-    assert_eq!(config.auth.jwks.cooldown, Duration::from_millis(500));
     assert_eq!(
-        config.auth.jwks_uri.expect("jwks").as_str(),
+        config.cors_origins,
+        CorsOrigins::List(vec![
+            HeaderValue::from_static("http://localhost:3000"),
+            HeaderValue::from_static("https://app.example"),
+        ])
+    );
+    assert_eq!(auth.clock_tolerance, Duration::from_secs(10));
+    assert_eq!(auth.max_token_age, Some(Duration::from_secs(3600)));
+    assert!(auth.strict);
+    assert_eq!(auth.algorithms, [Algorithm::PS256, Algorithm::RS256]);
+    assert!(auth.allow_query_token);
+    assert_eq!(
+        auth.jwks,
+        JwksPolicy {
+            cooldown: Duration::from_millis(500),
+            ..JwksPolicy::default()
+        }
+    );
+    assert!(auth.allow_insecure_issuer);
+    assert_eq!(
+        auth.jwks_uri.as_ref().expect("jwks").as_str(),
         "http://keys.internal/jwks.json"
     );
+}
+
+#[test]
+fn cors_origins_may_be_anyone() {
+    let config = config(&[("CORS_ORIGINS", "*")]).expect("valid");
+
+    assert_eq!(config.cors_origins, CorsOrigins::Any);
+}
+
+#[test]
+fn flags_take_the_usual_spellings() {
+    for (value, expected) in [
+        ("1", true),
+        ("true", true),
+        ("YES", true),
+        ("on", true),
+        ("0", false),
+        ("false", false),
+        ("No", false),
+        ("off", false),
+    ] {
+        let config = config(&[("STRICT", value)]).expect("valid");
+        assert_eq!(config.auth.strict, expected, "STRICT={value}");
+    }
+}
+
+#[test]
+fn the_jwks_policy_is_read_from_its_four_variables() {
+    let config = config(&[
+        ("JWKS_CACHE_MAX_AGE", "1m"),
+        ("JWKS_COOLDOWN", "10"),
+        ("JWKS_STALE_MAX_AGE", "2h"),
+        ("HTTP_TIMEOUT", "1500ms"),
+    ])
+    .expect("valid");
+
+    assert_eq!(
+        config.auth.jwks,
+        JwksPolicy {
+            cache_max_age: Duration::from_secs(60),
+            cooldown: Duration::from_secs(10),
+            stale_max_age: Duration::from_secs(2 * 3600),
+            http_timeout: Duration::from_millis(1500),
+            // Not configurable from the environment.
+            retry_interval: Duration::from_secs(1),
+            max_response_bytes: 256 * 1024,
+        }
+    );
+}
+
+#[test]
+fn the_token_cache_is_read_from_its_three_variables() {
+    let set = config(&[
+        ("TOKEN_CACHE_CAPACITY", "0"),
+        ("TOKEN_CACHE_MAX_TTL", "30s"),
+        ("TOKEN_CACHE_MAX_TOKEN_BYTES", "2048"),
+    ])
+    .expect("valid")
+    .auth
+    .token_cache;
+
+    assert_eq!(
+        set,
+        TokenCachePolicy {
+            capacity: 0,
+            max_ttl: Duration::from_secs(30),
+            max_token_bytes: 2048,
+        }
+    );
+    assert_eq!(
+        config(&[("TOKEN_CACHE_CAPACITY", "-1")]).expect_err("refused"),
+        ConfigError::Invalid {
+            variable: "TOKEN_CACHE_CAPACITY",
+            expected: "a whole number, 0 or more"
+        }
+    );
+    assert_refused("TOKEN_CACHE_MAX_TTL", &["forever"]);
+    assert_refused("TOKEN_CACHE_MAX_TOKEN_BYTES", &["4KiB", "-1"]);
+}
+
+#[test]
+fn max_connections_is_read_and_must_be_above_zero() {
+    let config = config(&[("MAX_CONNECTIONS", "64")]).expect("valid");
+
+    assert_eq!(config.server.max_connections, 64);
+    assert_refused("MAX_CONNECTIONS", &["0", "-1", "many"]);
+}
+
+#[test]
+fn header_read_timeout_is_read_and_must_be_above_zero() {
+    let config = config(&[("HEADER_READ_TIMEOUT", "2500ms")]).expect("valid");
+
+    assert_eq!(
+        config.server.header_read_timeout,
+        Duration::from_millis(2500)
+    );
+    assert_refused("HEADER_READ_TIMEOUT", &["0", "soon"]);
+}
+
+/// The server limits `pairs` give.
+fn server_limits(pairs: &[(&str, &str)]) -> ServerLimits {
+    config(pairs).expect("valid").server
+}
+
+#[test]
+fn max_header_bytes_is_read_with_units_and_must_be_at_least_8_kib() {
+    let bytes = |value| server_limits(&[("MAX_HEADER_BYTES", value)]).max_header_bytes;
+
+    assert_eq!(bytes("65536"), 65536);
+    assert_eq!(bytes("16KiB"), 16 * 1024);
+    assert_eq!(bytes("8192"), 8 * 1024);
+    assert_refused("MAX_HEADER_BYTES", &["8191", "4KiB", "32KB", "lots"]);
+}
+
+#[test]
+fn max_body_bytes_is_read_with_units() {
+    let bytes = |value| server_limits(&[("MAX_BODY_BYTES", value)]).max_body_bytes;
+
+    assert_eq!(bytes("1MiB"), 1024 * 1024);
+    assert_eq!(bytes("2kib"), 2 * 1024);
+    assert_eq!(bytes("0"), 0);
+    assert_refused("MAX_BODY_BYTES", &["-1", "1GB", "big"]);
+}
+
+#[test]
+fn request_timeout_is_read_and_must_be_above_zero() {
+    let config = config(&[("REQUEST_TIMEOUT", "1m")]).expect("valid");
+
+    assert_eq!(config.server.request_timeout, Duration::from_secs(60));
+    assert_refused("REQUEST_TIMEOUT", &["0", "later"]);
 }
 
 #[test]
@@ -153,9 +392,13 @@ fn the_binary_stops_with_one_clear_line_when_configuration_is_missing() {
 
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).expect("utf-8");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!("error: {}\n", ConfigError::Missing),
+        "one line, naming the variables"
+    );
     assert!(
-        stderr.starts_with("error: missing configuration: set ISSUER_BASE_URL and AUDIENCE"),
+        stderr.contains("set ISSUER_BASE_URL and AUDIENCE"),
         "{stderr}"
     );
 }

@@ -1,216 +1,21 @@
-//! Test fixtures: fixed test keys, a scriptable issuer on wiremock, and the app on port 0.
+//! Test fixtures: the shared support (test keys, claims, a scriptable issuer on wiremock), the
+//! app on port 0, and the answers a refusal should get.
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use api::auth::{AuthOptions, Authenticator};
 use api::routes::CorsOrigins;
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// The API identifier every test token is issued for.
-pub const AUDIENCE: &str = "https://quickstarts/api";
-/// Where the test issuer publishes its keys.
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
-/// Where the test issuer publishes its OpenID metadata.
-pub const OPENID_PATH: &str = "/.well-known/openid-configuration";
+#[path = "../support/mod.rs"]
+mod support;
 
-/// An RSA test key with a fixed `kid`. FOR TESTING ONLY: the private keys are committed to
-/// the repository under `tests/data` and must never protect anything real.
-pub struct TestKey {
-    encoding: EncodingKey,
-    jwk: Value,
-}
-
-fn data(name: &str) -> String {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
-}
-
-fn load_key(name: &str) -> TestKey {
-    let pem = data(&format!("test-key-{name}.pem"));
-    let base64: String = pem
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .collect();
-    let der = STANDARD.decode(base64).expect("PEM body is base64");
-    let jwks: Value =
-        serde_json::from_str(&data("test-keys.jwk.json")).expect("test-keys.jwk.json");
-    TestKey {
-        encoding: EncodingKey::from_rsa_der(&der),
-        jwk: jwks[name].clone(),
-    }
-}
-
-impl TestKey {
-    /// The issuer's signing key (`kid` `test-key-primary`).
-    pub fn primary() -> &'static TestKey {
-        static KEY: OnceLock<TestKey> = OnceLock::new();
-        KEY.get_or_init(|| load_key("primary"))
-    }
-
-    /// Another 2048-bit key (`kid` `test-key-secondary`), for rotation and wrong-key cases.
-    pub fn secondary() -> &'static TestKey {
-        static KEY: OnceLock<TestKey> = OnceLock::new();
-        KEY.get_or_init(|| load_key("secondary"))
-    }
-
-    /// A 1024-bit key, too short to be trusted. Only its JWK is used: aws-lc will not sign
-    /// with it either.
-    pub fn weak() -> &'static TestKey {
-        static KEY: OnceLock<TestKey> = OnceLock::new();
-        KEY.get_or_init(|| load_key("weak-1024"))
-    }
-
-    /// The key's `kid`.
-    pub fn kid(&self) -> &str {
-        self.jwk["kid"].as_str().expect("kid")
-    }
-
-    /// The public JWK, as an issuer publishes it.
-    pub fn jwk(&self) -> Value {
-        self.jwk.clone()
-    }
-
-    /// Signs `header` and `claims` exactly as given (RS256), for hostile and unusual tokens.
-    pub fn sign_raw(&self, header: &Value, claims: &Value) -> String {
-        self.sign_bytes(header.to_string().as_bytes(), claims.to_string().as_bytes())
-    }
-
-    /// Signs raw header and payload bytes (RS256).
-    pub fn sign_bytes(&self, header: &[u8], payload: &[u8]) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(payload)
-        );
-        let signature =
-            jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, Algorithm::RS256)
-                .expect("RS256 signing");
-        format!("{input}.{signature}")
-    }
-
-    /// An Auth0-style token: header `{"alg":"RS256","typ":"JWT","kid":…}` over `claims`.
-    pub fn sign(&self, claims: &Value) -> String {
-        self.sign_raw(
-            &json!({"alg": "RS256", "typ": "JWT", "kid": self.kid()}),
-            claims,
-        )
-    }
-}
-
-/// Seconds since the epoch.
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
-}
-
-/// Claims of a valid client-credentials token from `issuer`, as Auth0 mints them.
-pub fn claims(issuer: &str) -> Value {
-    json!({
-        "iss": issuer,
-        "sub": "reader@clients",
-        "aud": AUDIENCE,
-        "iat": now(),
-        "exp": now() + 3600,
-        "scope": "read:messages",
-        "azp": "reader",
-        "gty": "client-credentials",
-    })
-}
-
-/// Applies `changes` to `claims`: a `null` removes the claim, anything else sets it.
-pub fn with(mut claims: Value, changes: Value) -> Value {
-    let object = claims.as_object_mut().expect("claims are an object");
-    for (name, value) in changes.as_object().expect("changes are an object") {
-        if value.is_null() {
-            object.remove(name);
-        } else {
-            object.insert(name.clone(), value.clone());
-        }
-    }
-    claims
-}
-
-/// A scriptable issuer: a wiremock server that serves discovery and a JWKS. Each test gets
-/// its own, so `.expect(n)` counts only that test's fetches.
-pub struct TestIssuer {
-    /// The mock server; mount extra or replacement mocks on it.
-    pub server: MockServer,
-}
-
-impl TestIssuer {
-    /// An issuer with no endpoints mounted: script it yourself.
-    pub async fn bare() -> Self {
-        TestIssuer {
-            server: MockServer::start().await,
-        }
-    }
-
-    /// An issuer that serves discovery and a JWKS holding the primary key.
-    pub async fn start() -> Self {
-        let issuer = Self::bare().await;
-        issuer.mount_discovery().await;
-        issuer.mount_jwks(&[TestKey::primary()]).await;
-        issuer
-    }
-
-    /// The issuer identifier, with Auth0's trailing slash.
-    pub fn url(&self) -> String {
-        format!("{}/", self.server.uri())
-    }
-
-    /// Auth0's discovery document for this issuer.
-    pub fn discovery_document(&self) -> Value {
-        let issuer = self.url();
-        json!({
-            "issuer": issuer,
-            "jwks_uri": format!("{issuer}.well-known/jwks.json"),
-            "token_endpoint": format!("{issuer}oauth/token"),
-            "id_token_signing_alg_values_supported": ["HS256", "RS256", "PS256"],
-        })
-    }
-
-    /// Serves the discovery document at the OpenID path.
-    pub async fn mount_discovery(&self) {
-        Mock::given(method("GET"))
-            .and(path(OPENID_PATH))
-            .respond_with(ResponseTemplate::new(200).set_body_json(self.discovery_document()))
-            .mount(&self.server)
-            .await;
-    }
-
-    /// Serves a JWKS with these keys.
-    pub async fn mount_jwks(&self, keys: &[&TestKey]) {
-        jwks_mock(keys).mount(&self.server).await;
-    }
-
-    /// A valid token with the primary key and Auth0's claims.
-    pub fn token(&self) -> String {
-        TestKey::primary().sign(&claims(&self.url()))
-    }
-
-    /// A token with the primary key and Auth0's claims changed by `changes` (see [`with`]).
-    pub fn token_with(&self, changes: Value) -> String {
-        TestKey::primary().sign(&with(claims(&self.url()), changes))
-    }
-}
-
-/// A mock answering the JWKS path with these keys.
-pub fn jwks_mock(keys: &[&TestKey]) -> Mock {
-    let keys: Vec<Value> = keys.iter().map(|key| key.jwk()).collect();
-    Mock::given(method("GET"))
-        .and(path(JWKS_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": keys })))
-}
+pub use support::claims::*;
+pub use support::issuer::*;
+pub use support::keys::*;
 
 /// Options for the app against `issuer`, with the defaults except a short HTTP timeout, so
 /// tests of a slow issuer finish quickly.
@@ -218,6 +23,11 @@ pub fn options(issuer: &TestIssuer) -> AuthOptions {
     let mut options = AuthOptions::new(issuer.url().parse().expect("issuer URL"), AUDIENCE);
     options.jwks.http_timeout = Duration::from_secs(2);
     options
+}
+
+/// The authentication core against `issuer`, with [`options`].
+pub fn authenticator(issuer: &TestIssuer) -> Authenticator {
+    Authenticator::new(options(issuer)).expect("valid options")
 }
 
 /// The app, served on a port of the OS's choosing until the handle is dropped.
@@ -323,12 +133,83 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     }
 }
 
-/// The challenge of a 401 `invalid_token` with this description.
-pub fn invalid_token(description: &str) -> Option<String> {
-    Some(format!(
-        "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"{}\"",
+/// The challenge that names no error: a request without a token, or a malformed header.
+pub const BARE_CHALLENGE: &str = "Bearer realm=\"api\"";
+
+/// The answer to a request without a token: 401, the bare challenge, `Unauthorized`.
+pub fn unauthorized() -> Answer {
+    Answer {
+        status: 401,
+        challenge: Some(BARE_CHALLENGE.into()),
+        message: "Unauthorized".into(),
+    }
+}
+
+/// The answer to an `Authorization` header that is not `Bearer <token>`: 400 with the bare
+/// challenge, as the reference answers it.
+pub fn malformed_authorization() -> Answer {
+    Answer {
+        status: 400,
+        challenge: Some(BARE_CHALLENGE.into()),
+        message: "Invalid Authorization header: expected 'Bearer <token>'".into(),
+    }
+}
+
+/// The answer to a refused token: 401 `invalid_token` with `description` in the challenge
+/// (with `"` written `'`, as the reference does) and as the body's message.
+pub fn refused(description: &str) -> Answer {
+    Answer {
+        status: 401,
+        challenge: Some(challenge("invalid_token", description)),
+        message: description.into(),
+    }
+}
+
+/// The answer to a valid token that lacks what the route requires: 403 `insufficient_scope`
+/// with `description`, naming the `required` scopes (or permissions).
+pub fn forbidden(description: &str, required: &str) -> Answer {
+    Answer {
+        status: 403,
+        challenge: Some(format!(
+            "{}, scope=\"{required}\"",
+            challenge("insufficient_scope", description)
+        )),
+        message: description.into(),
+    }
+}
+
+/// The answer to a malformed request in RFC 6750's sense: 400 `invalid_request`.
+pub fn invalid_request(description: &str) -> Answer {
+    Answer {
+        status: 400,
+        challenge: Some(challenge("invalid_request", description)),
+        message: description.into(),
+    }
+}
+
+/// A challenge with an error code and description.
+fn challenge(code: &str, description: &str) -> String {
+    format!(
+        "{BARE_CHALLENGE}, error=\"{code}\", error_description=\"{}\"",
         description.replace('"', "'")
-    ))
+    )
+}
+
+/// Asserts the answer of an issuer that cannot give a usable key: 503 with `Retry-After: 1`,
+/// no challenge (the client's token is not at fault) and the reference's message.
+pub async fn assert_unavailable(response: reqwest::Response) {
+    assert_eq!(
+        response.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    assert_eq!(
+        answer(response).await,
+        Answer {
+            status: 503,
+            challenge: None,
+            message: "The authorization server is unavailable; try again later".into(),
+        }
+    );
 }
 
 /// Logs are silent unless `TEST_LOG` is set.

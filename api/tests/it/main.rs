@@ -10,6 +10,7 @@ mod jwks;
 mod observability;
 mod properties;
 mod routes;
+mod server_limits;
 mod token_cache;
 mod token_location;
 mod tokens;

@@ -78,15 +78,10 @@ async fn refusals_are_logged_with_their_reason_and_never_with_the_token() {
 async fn serve_finishes_a_request_in_flight_then_stops_on_its_shutdown_signal() {
     let issuer = TestIssuer::bare().await;
     issuer.mount_discovery().await;
-    wiremock::Mock::given(wiremock::matchers::path(JWKS_PATH))
-        .respond_with(
-            wiremock::ResponseTemplate::new(200)
-                .set_body_json(json!({"keys": [TestKey::primary().jwk()]}))
-                .set_delay(Duration::from_millis(300)),
-        )
+    jwks_answer(jwks_response(&[TestKey::primary()]).set_delay(Duration::from_millis(300)))
         .mount(&issuer.server)
         .await;
-    let authenticator = api::auth::Authenticator::new(options(&issuer)).expect("options");
+    let authenticator = authenticator(&issuer);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let (stop, stopped) = oneshot::channel::<()>();
@@ -107,8 +102,7 @@ async fn serve_finishes_a_request_in_flight_then_stops_on_its_shutdown_signal() 
             .send(),
     );
     for _ in 0..400 {
-        let seen = issuer.server.received_requests().await.expect("recording");
-        if seen.iter().any(|request| request.url.path() == JWKS_PATH) {
+        if issuer.requests_to(JWKS_PATH).await > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;

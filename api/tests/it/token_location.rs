@@ -3,13 +3,11 @@
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
-use serde_json::json;
 
-use api::auth::{self, Authenticator, Claims};
+use api::ServerLimits;
+use api::auth::{self, Claims};
 
 use crate::helpers::*;
-
-const BARE: &str = "Bearer realm=\"api\"";
 
 #[tokio::test]
 async fn malformed_authorization_headers_are_400_with_a_bare_challenge() {
@@ -33,10 +31,9 @@ async fn malformed_authorization_headers_are_400_with_a_bare_challenge() {
                 .send()
                 .await
                 .expect("request");
-            let answer = answer(response).await;
             assert_eq!(
-                (answer.status, answer.challenge.as_deref()),
-                (400, Some(BARE)),
+                answer(response).await,
+                malformed_authorization(),
                 "{header:?} on {route}"
             );
         }
@@ -72,13 +69,9 @@ async fn two_authorization_headers_are_an_invalid_request() {
         .await
         .expect("request");
 
-    let answer = answer(response).await;
-    assert_eq!(answer.status, 400);
     assert_eq!(
-        answer.challenge.as_deref(),
-        Some(
-            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"More than one Authorization header\""
-        )
+        answer(response).await,
+        invalid_request("More than one Authorization header")
     );
 }
 
@@ -93,22 +86,13 @@ async fn query_tokens_are_refused_by_default() {
     )
     .await;
 
-    assert_eq!(answer.status, 400);
-    assert!(
-        answer
-            .challenge
-            .expect("challenge")
-            .contains("error=\"invalid_request\"")
+    assert_eq!(
+        answer,
+        invalid_request(
+            "Access tokens in the query string are not accepted; send an Authorization: Bearer header"
+        )
     );
-    assert!(answer.message.contains("query string"));
-    assert!(
-        issuer
-            .server
-            .received_requests()
-            .await
-            .expect("recording")
-            .is_empty()
-    );
+    issuer.assert_never_called().await;
 }
 
 #[tokio::test]
@@ -128,21 +112,16 @@ async fn query_tokens_work_when_allowed_but_never_together_with_a_header() {
     let both = app
         .get_with_token(&format!("/api/private?access_token={token}"), &token)
         .await;
-    let answer = answer(both).await;
-    assert_eq!(answer.status, 400);
     assert_eq!(
-        answer.challenge.as_deref(),
-        Some(
-            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"More than one method used for authentication\""
-        )
+        answer(both).await,
+        invalid_request("More than one method used for authentication")
     );
 }
 
-/// A router with a POST route, to exercise the form-body token location.
+/// A router with a POST route, to exercise the form-body token location, served with this
+/// body limit.
 async fn form_app(issuer: &TestIssuer, max_body_bytes: usize) -> TestApp {
-    let mut options = options(issuer);
-    options.max_body_bytes = max_body_bytes;
-    let authenticator = Authenticator::new(options).expect("options");
+    let authenticator = authenticator(issuer);
     let router = Router::new()
         .route(
             "/echo",
@@ -152,7 +131,11 @@ async fn form_app(issuer: &TestIssuer, max_body_bytes: usize) -> TestApp {
         )
         .route("/read", get(|_claims: Claims| async { "ok" }))
         .route_layer(from_fn_with_state(authenticator, auth::require_auth));
-    spawn_router(router).await
+    let limits = ServerLimits {
+        max_body_bytes,
+        ..ServerLimits::default()
+    };
+    spawn_router_with(router, limits).await
 }
 
 #[tokio::test]
@@ -191,8 +174,8 @@ async fn a_form_body_token_with_a_header_token_is_an_invalid_request() {
         .expect("request");
 
     assert_eq!(
-        answer(response).await.message,
-        "More than one method used for authentication"
+        answer(response).await,
+        invalid_request("More than one method used for authentication")
     );
 }
 
@@ -209,7 +192,10 @@ async fn a_form_body_token_on_a_get_request_is_refused() {
         .await
         .expect("request");
 
-    assert_eq!(response.status(), 400);
+    assert_eq!(
+        answer(response).await,
+        invalid_request("The access token may not be sent in the body of a GET or HEAD request")
+    );
 }
 
 #[tokio::test]
@@ -229,7 +215,12 @@ async fn an_oversized_form_body_is_413() {
         .await
         .expect("request");
 
-    assert_eq!(response.status(), 413);
-    let body: serde_json::Value = response.json().await.expect("json");
-    assert_eq!(body, json!({"message": "Request body too large"}));
+    assert_eq!(
+        answer(response).await,
+        Answer {
+            status: 413,
+            challenge: None,
+            message: "Request body too large".into()
+        }
+    );
 }

@@ -1,0 +1,98 @@
+//! What every request meets on its way to the app: the body limit and the request timeout
+//! (tower-http's layers), with their refusals answered in the API's body shape.
+//!
+//! tower-http answers a declared `Content-Length` over the limit with its own `413` and a
+//! `text/plain` body, and an elapsed timeout with a bare `408`. This API answers both as
+//! `{"message": …}` with `Connection: close` (the rest of the request was not read, so the
+//! connection cannot carry another one). So the layers are wrapped in two response mappings:
+//! the inner one marks a `408` or `413` that the app itself answered (an extractor tripping
+//! over the limited body, the authentication core refusing a form body), and the outer one
+//! rewrites an unmarked `408` or `413`, which only the layers can have made. Both look at the
+//! status alone on every other response: no allocation, nothing on the path of a `200`.
+
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Request, StatusCode, header};
+use http_body_util::Either;
+use hyper::body::Incoming;
+use tower::{Service, ServiceBuilder};
+use tower_http::limit::{RequestBodyLimitLayer, ResponseBody};
+use tower_http::timeout::TimeoutLayer;
+
+use super::ServerLimits;
+use crate::message::Message;
+
+/// The body of an answer: the app's, as the body limit layer passes it on, or a refusal of
+/// the server's own.
+pub(crate) type AnswerBody = Either<ResponseBody<Body>, Body>;
+
+/// `app` behind the body limit and the request timeout of `limits`. Built once per server;
+/// each connection serves a clone.
+pub(crate) fn with_limits(
+    app: axum::Router,
+    limits: &ServerLimits,
+) -> impl Service<
+    Request<Incoming>,
+    Response = Response<AnswerBody>,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
+    ServiceBuilder::new()
+        .map_response(answer_layer_refusals)
+        // A larger `Content-Length` is refused before the app runs; any other body is wrapped
+        // so that reading past the limit fails (extractors and the authentication core then
+        // answer 413).
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .map_response(mark_own_refusal)
+        // The limit above is the body limit: axum's default of 2 MiB for its extractors would
+        // otherwise cap a larger `max_body_bytes`. A route's own `DefaultBodyLimit` still
+        // applies, being set later.
+        .layer(DefaultBodyLimit::disable())
+        .service(app)
+}
+
+/// In a response's extensions: the app answered this `408` or `413` itself.
+#[derive(Debug, Clone, Copy)]
+struct AppRefusal;
+
+/// Marks a `408` or `413` of the app's own, so that [`answer_layer_refusals`] leaves it as is.
+fn mark_own_refusal(mut response: Response) -> Response {
+    if matches!(
+        response.status(),
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+    ) {
+        response.extensions_mut().insert(AppRefusal);
+    }
+    response
+}
+
+/// Answers the layers' own `413` and `408` in the API's shape; passes everything else on.
+fn answer_layer_refusals(response: Response<ResponseBody<Body>>) -> Response<AnswerBody> {
+    let message = match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => "Request body too large",
+        StatusCode::REQUEST_TIMEOUT => "Request Timeout",
+        _ => return response.map(Either::Left),
+    };
+    if response.extensions().get::<AppRefusal>().is_some() {
+        return response.map(Either::Left);
+    }
+    refusal(response.status(), message).map(Either::Right)
+}
+
+/// A refusal in the API's body shape, closing the connection.
+fn refusal(status: StatusCode, message: &'static str) -> Response {
+    let mut response = (status, Message::new(message)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
