@@ -10,14 +10,31 @@ use serde::Deserialize;
 
 use crate::Error;
 
-/// The audience of the default API, the one Auth0's quickstarts use.
-pub const DEFAULT_AUDIENCE: &str = "https://quickstarts/api";
-/// The default token lifetime in seconds, Auth0's default (24 hours).
-pub const DEFAULT_TOKEN_LIFETIME: u64 = 86_400;
 /// The longest token lifetime Auth0 accepts for an API, in seconds (30 days).
 pub const MAX_TOKEN_LIFETIME: u64 = 2_592_000;
-/// The default limit on a request body, in bytes (a token request is a few hundred bytes).
-pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+
+/// The default tenant's names and limits, for code that talks to an issuer started with
+/// `IssuerConfig::default()` (the soak, the benchmark, `xtask dev`, tests).
+pub mod defaults {
+    /// The identifier (audience) of the default API, the one Auth0's quickstarts use.
+    pub const API_AUDIENCE: &str = "https://quickstarts/api";
+    /// The scope the quickstart's `/api/private-scoped` requires; granted to the reader client.
+    pub const READ_MESSAGES: &str = "read:messages";
+    /// The default API's other scope, granted to no default client.
+    pub const WRITE_MESSAGES: &str = "write:messages";
+    /// The client granted [`READ_MESSAGES`] on the default API.
+    pub const READER_CLIENT_ID: &str = "reader";
+    /// [`READER_CLIENT_ID`]'s secret.
+    pub const READER_CLIENT_SECRET: &str = "reader-secret";
+    /// The client granted the default API with no scope.
+    pub const NO_SCOPES_CLIENT_ID: &str = "no-scopes";
+    /// [`NO_SCOPES_CLIENT_ID`]'s secret.
+    pub const NO_SCOPES_CLIENT_SECRET: &str = "no-scopes-secret";
+    /// The token lifetime in seconds, Auth0's default (24 hours).
+    pub const TOKEN_LIFETIME: u64 = 86_400;
+    /// The limit on a request body, in bytes (a token request is a few hundred bytes).
+    pub const BODY_LIMIT: usize = 16 * 1024;
+}
 
 /// Everything a [`MockIssuer`](crate::MockIssuer) needs to start.
 ///
@@ -50,7 +67,7 @@ impl Default for IssuerConfig {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             data_dir: None,
             seed: None,
-            body_limit: DEFAULT_BODY_LIMIT,
+            body_limit: defaults::BODY_LIMIT,
             apis: vec![ApiConfig::default()],
             clients: ClientConfig::defaults(),
         }
@@ -204,7 +221,7 @@ pub struct ApiConfig {
 }
 
 fn default_lifetime() -> u64 {
-    DEFAULT_TOKEN_LIFETIME
+    defaults::TOKEN_LIFETIME
 }
 
 impl Default for ApiConfig {
@@ -212,9 +229,12 @@ impl Default for ApiConfig {
     /// 86400 s tokens, no permissions claim.
     fn default() -> Self {
         Self {
-            identifier: DEFAULT_AUDIENCE.to_owned(),
-            scopes: vec!["read:messages".to_owned(), "write:messages".to_owned()],
-            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            identifier: defaults::API_AUDIENCE.to_owned(),
+            scopes: vec![
+                defaults::READ_MESSAGES.to_owned(),
+                defaults::WRITE_MESSAGES.to_owned(),
+            ],
+            token_lifetime: defaults::TOKEN_LIFETIME,
             dialect: Dialect::Auth0,
             permissions_in_token: false,
         }
@@ -267,8 +287,13 @@ impl ClientConfig {
     /// and `no-scopes` / `no-scopes-secret` granted the default API with no scope.
     pub fn defaults() -> Vec<Self> {
         vec![
-            Self::new("reader", "reader-secret").grant(DEFAULT_AUDIENCE, ["read:messages"]),
-            Self::new("no-scopes", "no-scopes-secret").grant(DEFAULT_AUDIENCE, [""; 0]),
+            Self::new(defaults::READER_CLIENT_ID, defaults::READER_CLIENT_SECRET)
+                .grant(defaults::API_AUDIENCE, [defaults::READ_MESSAGES]),
+            Self::new(
+                defaults::NO_SCOPES_CLIENT_ID,
+                defaults::NO_SCOPES_CLIENT_SECRET,
+            )
+            .grant(defaults::API_AUDIENCE, [""; 0]),
         ]
     }
 

@@ -1,5 +1,6 @@
-//! The crate's error type for start-up, configuration and key storage (HTTP error answers are
-//! `routes::token::OAuthError`).
+//! The crate's error type for start-up, configuration and key storage. HTTP error answers are
+//! wire types instead: [`crate::oauth::OAuthErrorBody`] and [`crate::admin::AdminError`]; the
+//! client's errors are [`crate::client::ClientError`].
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! how often a verifier fetched each document.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -32,14 +32,55 @@ impl Endpoint {
         Self::Token,
     ];
 
+    /// The endpoint's name on the wire and in admin paths (`PUT /_mock/faults/{name}`):
+    /// `openid_configuration`, `oauth_authorization_server`, `jwks` or `token`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenidConfiguration => "openid_configuration",
+            Self::OauthAuthorizationServer => "oauth_authorization_server",
+            Self::Jwks => "jwks",
+            Self::Token => "token",
+        }
+    }
+
     fn index(self) -> usize {
         self as usize
     }
 }
 
+impl std::fmt::Display for Endpoint {
+    /// The wire name, as [`Endpoint::as_str`].
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Endpoint {
+    type Err = UnknownEndpoint;
+
+    /// Parses a wire name (see [`Endpoint::as_str`]), exactly: no other spelling is accepted.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|endpoint| endpoint.as_str() == name)
+            .ok_or_else(|| UnknownEndpoint(name.to_owned()))
+    }
+}
+
+/// A name that is not an [`Endpoint`]'s wire name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown endpoint `{0}`")]
+pub struct UnknownEndpoint(pub String);
+
 /// A way for an endpoint to misbehave. Several faults of different kinds combine on one
 /// endpoint (e.g. latency and a status); setting a fault replaces one of the same kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// On the wire (the admin surface's `PUT /_mock/faults/{endpoint}` body and answers) a fault is
+/// an object tagged by `type`: `{"type":"latency","ms":2000}`, `{"type":"status","code":503}`,
+/// `{"type":"malformed_body"}`, `{"type":"empty_key_set"}`; unknown members are refused. A
+/// latency travels in whole milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "FaultWire", from = "FaultWire")]
 pub enum Fault {
     /// Answer only after this delay.
     Latency(Duration),
@@ -49,6 +90,41 @@ pub enum Fault {
     MalformedBody,
     /// JWKS only: answer `{"keys":[]}`.
     EmptyKeySet,
+}
+
+/// [`Fault`]'s wire form: the Rust shape keeps a `Duration`, the wire counts milliseconds.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum FaultWire {
+    Latency { ms: u64 },
+    Status { code: u16 },
+    MalformedBody,
+    EmptyKeySet,
+}
+
+impl From<FaultWire> for Fault {
+    fn from(wire: FaultWire) -> Self {
+        match wire {
+            FaultWire::Latency { ms } => Self::Latency(Duration::from_millis(ms)),
+            FaultWire::Status { code } => Self::Status(code),
+            FaultWire::MalformedBody => Self::MalformedBody,
+            FaultWire::EmptyKeySet => Self::EmptyKeySet,
+        }
+    }
+}
+
+impl From<Fault> for FaultWire {
+    fn from(fault: Fault) -> Self {
+        match fault {
+            // Sub-millisecond parts are dropped; a delay beyond u64 milliseconds saturates.
+            Fault::Latency(delay) => Self::Latency {
+                ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            },
+            Fault::Status(code) => Self::Status { code },
+            Fault::MalformedBody => Self::MalformedBody,
+            Fault::EmptyKeySet => Self::EmptyKeySet,
+        }
+    }
 }
 
 impl Fault {
@@ -61,7 +137,7 @@ impl Fault {
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     set: Mutex<[Vec<Fault>; 4]>,
-    counts: [AtomicUsize; 4],
+    counts: [AtomicU64; 4],
 }
 
 impl Faults {
@@ -101,7 +177,7 @@ impl Faults {
     }
 
     /// Requests received by `endpoint` since start or the last reset, faulted ones included.
-    pub fn count(&self, endpoint: Endpoint) -> usize {
+    pub fn count(&self, endpoint: Endpoint) -> u64 {
         self.counts[endpoint.index()].load(Ordering::Relaxed)
     }
 

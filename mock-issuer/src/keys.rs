@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 
+use crate::admin::KeySummary;
 use crate::{Error, cert};
 
 /// RSA modulus size, Auth0's.
@@ -315,12 +316,12 @@ impl KeyRing {
     }
 
     /// A summary for the admin surface and the CLI: kids by role.
-    pub fn summary(&self) -> Value {
-        json!({
-            "current": self.current.kid,
-            "next": self.next.kid,
-            "previous": self.previous.as_ref().map(|k| &k.kid),
-        })
+    pub fn summary(&self) -> KeySummary {
+        KeySummary {
+            current: self.current.kid.clone(),
+            next: self.next.kid.clone(),
+            previous: self.previous.as_ref().map(|k| k.kid.clone()),
+        }
     }
 }
 

@@ -1,8 +1,13 @@
-//! An offline Auth0 tenant for development and tests (see issue 3).
+//! An offline Auth0 tenant for development and tests.
 //!
 //! It serves what a resource server reads from a tenant (discovery at both well-known paths,
 //! the JWKS with current, next and previous keys, client-credentials tokens at `/oauth/token`)
-//! in Auth0's exact shapes, and lets a test rotate keys, inject faults and count fetches.
+//! in Auth0's exact shapes, and lets a test rotate keys, inject faults and count fetches: in
+//! process through [`MockIssuer`], or over HTTP through its admin surface under `/_mock/`.
+//!
+//! [`IssuerClient`] is the other side: a typed async client for the token endpoint (of this
+//! issuer or a real Auth0 tenant) and for the admin surface. Server and client share the wire
+//! types of [`admin`] and [`oauth`]; the default tenant's names are in [`config::defaults`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), mock_issuer::Error> {
@@ -15,11 +20,14 @@
 //! # let _ = token; Ok(()) }
 //! ```
 
+pub mod admin;
 mod cert;
+pub mod client;
 pub mod config;
 mod error;
 mod faults;
 mod keys;
+pub mod oauth;
 mod routes;
 pub mod server;
 mod token;
@@ -30,9 +38,12 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use admin::{AdminError, FaultTable, KeySummary, PerEndpoint, RequestCounts};
+pub use client::{ClientError, IssuerClient};
 pub use config::{ApiConfig, ClientConfig, Dialect, GrantConfig, IssuerConfig};
 pub use error::Error;
-pub use faults::{Endpoint, Fault};
+pub use faults::{Endpoint, Fault, UnknownEndpoint};
+pub use oauth::{ClientCredentials, OAuthErrorBody, Secret, TokenResponse};
 pub use server::AppState;
 pub use token::TokenSpec;
 
@@ -143,8 +154,8 @@ impl MockIssuer {
         self.state.current_kid()
     }
 
-    /// The kids by role: `{"current":…,"next":…,"previous":…|null}`.
-    pub fn key_summary(&self) -> Value {
+    /// The kids by role.
+    pub fn key_summary(&self) -> KeySummary {
         self.state.key_summary()
     }
 
@@ -180,7 +191,7 @@ impl MockIssuer {
     }
 
     /// Requests `endpoint` has received, faulted ones included.
-    pub fn request_count(&self, endpoint: Endpoint) -> usize {
+    pub fn request_count(&self, endpoint: Endpoint) -> u64 {
         self.state.faults().count(endpoint)
     }
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use mock_issuer::server::{self, AppState};
-use mock_issuer::{Dialect, IssuerConfig, TokenSpec};
+use mock_issuer::{ClientCredentials, Dialect, IssuerConfig, TokenSpec};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
@@ -133,12 +133,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Rotate => {
             let state = AppState::new(config, String::new())?;
-            println!("{}", state.rotate()?);
+            println!("{}", serde_json::to_string(&state.rotate()?)?);
             Ok(())
         }
         Command::RevokePrevious => {
             let state = AppState::new(config, String::new())?;
-            println!("{}", state.revoke_previous()?);
+            println!("{}", serde_json::to_string(&state.revoke_previous()?)?);
             Ok(())
         }
         Command::Jwks => {
@@ -308,15 +308,17 @@ fn print_banner(state: &AppState) -> Result<()> {
             }
         )?;
     }
-    let keys = state.key_summary();
-    writeln!(out, "keys: {keys}")?;
+    writeln!(
+        out,
+        "keys: {}",
+        serde_json::to_string(&state.key_summary())?
+    )?;
     if let Some(client) = state.config().clients.iter().find(|c| !c.grants.is_empty()) {
-        let body = serde_json::json!({
-            "grant_type": "client_credentials",
-            "client_id": client.id,
-            "client_secret": client.secret,
-            "audience": client.grants[0].audience,
-        });
+        let body = serde_json::to_string(&ClientCredentials::new(
+            &client.id,
+            client.secret.as_str(),
+            &client.grants[0].audience,
+        ))?;
         writeln!(
             out,
             "curl -s {issuer}oauth/token -H 'content-type: application/json' -d '{body}'"

@@ -8,6 +8,7 @@ use axum::Router;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+use crate::admin::KeySummary;
 use crate::config::IssuerConfig;
 use crate::faults::Faults;
 use crate::keys::{KeyRing, KeySource};
@@ -81,8 +82,8 @@ impl AppState {
         self.keys().jwks()
     }
 
-    /// Kids by role: `{"current":…,"next":…,"previous":…|null}`.
-    pub fn key_summary(&self) -> Value {
+    /// The kids by role.
+    pub fn key_summary(&self) -> KeySummary {
         self.keys().summary()
     }
 
@@ -136,7 +137,7 @@ impl AppState {
     ///
     /// # Errors
     /// Key generation or persistence failed; the ring is then unchanged.
-    pub fn rotate(&self) -> Result<Value, Error> {
+    pub fn rotate(&self) -> Result<KeySummary, Error> {
         let _one_at_a_time = self
             .0
             .rotating
@@ -152,7 +153,7 @@ impl AppState {
     ///
     /// # Errors
     /// Persistence failed; the ring is then unchanged.
-    pub fn revoke_previous(&self) -> Result<Value, Error> {
+    pub fn revoke_previous(&self) -> Result<KeySummary, Error> {
         let _one_at_a_time = self
             .0
             .rotating
@@ -165,7 +166,7 @@ impl AppState {
 
     /// Saves `ring` (if persistent) and only then makes it the served one, so the served keys
     /// never differ from what a restart would load.
-    fn commit(&self, ring: KeyRing) -> Result<Value, Error> {
+    fn commit(&self, ring: KeyRing) -> Result<KeySummary, Error> {
         if let Some(dir) = &self.0.config.data_dir {
             ring.save(dir)?;
         }

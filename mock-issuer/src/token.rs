@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::Error;
-use crate::config::{DEFAULT_AUDIENCE, DEFAULT_TOKEN_LIFETIME, Dialect, IssuerConfig};
+use crate::config::{Dialect, IssuerConfig, defaults};
 use crate::keys::KeyMaterial;
 
 /// What to put in a token minted with [`MockIssuer::mint`](crate::MockIssuer::mint) or the
@@ -150,17 +150,17 @@ pub(crate) struct MintContext<'a> {
 /// Builds the header and claims `spec` describes and signs them with the current key.
 pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Error> {
     let audience = spec.audience.clone().unwrap_or_else(|| {
-        ctx.config
-            .apis
-            .first()
-            .map_or_else(|| DEFAULT_AUDIENCE.to_owned(), |a| a.identifier.clone())
+        ctx.config.apis.first().map_or_else(
+            || defaults::API_AUDIENCE.to_owned(),
+            |a| a.identifier.clone(),
+        )
     });
     let api = ctx.config.api(&audience);
     let dialect = spec.dialect.or(api.map(|a| a.dialect)).unwrap_or_default();
     let lifetime = spec
         .lifetime
         .or(api.map(|a| a.token_lifetime))
-        .unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        .unwrap_or(defaults::TOKEN_LIFETIME);
     let now = spec.issued_at.unwrap_or_else(unix_now);
     let (iat, exp) = if spec.expired {
         let exp = now.saturating_sub(3600);

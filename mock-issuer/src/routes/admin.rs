@@ -1,25 +1,16 @@
 //! The admin surface under `/_mock/`, for tests and developers: keys, faults, counters. It sits
 //! off Auth0's paths so nothing a resource server calls can reach it by accident.
 //!
-//! - `GET /_mock/keys`: kids by role. `POST /_mock/rotate`, `POST /_mock/revoke-previous`.
-//! - `GET /_mock/faults`; `PUT /_mock/faults/{endpoint}` with `{"type":"latency","ms":2000}`,
-//!   `{"type":"status","code":503}`, `{"type":"malformed_body"}` or `{"type":"empty_key_set"}`;
-//!   `DELETE /_mock/faults` clears every fault.
-//! - `GET /_mock/requests`: request counts. `POST /_mock/reset`: clears faults and counts.
-//!
-//! Endpoint names: `openid_configuration`, `oauth_authorization_server`, `jwks`, `token`.
+//! The requests and answers, and their wire types, are listed in [`crate::admin`].
 
-use std::time::Duration;
-
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
 
-use crate::faults::{Endpoint, Fault};
+use crate::admin::{AdminError, Endpoint, Fault, FaultTable, KeySummary, RequestCounts};
 use crate::server::AppState;
 
 pub(super) fn router() -> Router<AppState> {
@@ -33,48 +24,12 @@ pub(super) fn router() -> Router<AppState> {
         .route("/reset", post(reset))
 }
 
-/// A fault as the admin surface accepts it.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum FaultBody {
-    Latency { ms: u64 },
-    Status { code: u16 },
-    MalformedBody,
-    EmptyKeySet,
+/// An [`AdminError`] answer with `status`.
+fn refuse(status: StatusCode, error: String) -> Response {
+    (status, Json(AdminError { error })).into_response()
 }
 
-impl From<FaultBody> for Fault {
-    fn from(body: FaultBody) -> Self {
-        match body {
-            FaultBody::Latency { ms } => Fault::Latency(Duration::from_millis(ms)),
-            FaultBody::Status { code } => Fault::Status(code),
-            FaultBody::MalformedBody => Fault::MalformedBody,
-            FaultBody::EmptyKeySet => Fault::EmptyKeySet,
-        }
-    }
-}
-
-fn fault_json(fault: &Fault) -> Value {
-    match fault {
-        Fault::Latency(d) => json!({ "type": "latency", "ms": d.as_millis() }),
-        Fault::Status(code) => json!({ "type": "status", "code": code }),
-        Fault::MalformedBody => json!({ "type": "malformed_body" }),
-        Fault::EmptyKeySet => json!({ "type": "empty_key_set" }),
-    }
-}
-
-fn endpoint_name(endpoint: Endpoint) -> String {
-    serde_json::to_value(endpoint)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn bad_request(message: String) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
-}
-
-async fn keys(State(state): State<AppState>) -> Json<Value> {
+async fn keys(State(state): State<AppState>) -> Json<KeySummary> {
     Json(state.key_summary())
 }
 
@@ -90,21 +45,17 @@ async fn revoke_previous(State(state): State<AppState>) -> Response {
 }
 
 fn key_change(
-    result: Result<Result<Value, crate::Error>, tokio::task::JoinError>,
+    result: Result<Result<KeySummary, crate::Error>, tokio::task::JoinError>,
     what: &str,
 ) -> Response {
     match result {
         Ok(Ok(summary)) => {
-            tracing::info!(keys = %summary, "{what}");
+            tracing::info!(current = %summary.current, next = %summary.next, previous = ?summary.previous, "{what}");
             Json(summary).into_response()
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "key change failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({ "error": e.to_string() })),
-            )
-                .into_response()
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
         }
         Err(e) => {
             tracing::error!(error = %e, "key change task failed");
@@ -113,38 +64,29 @@ fn key_change(
     }
 }
 
-async fn faults(State(state): State<AppState>) -> Json<Value> {
-    let mut out = Map::new();
-    for endpoint in Endpoint::ALL {
-        let faults: Vec<Value> = state
-            .faults()
-            .get(endpoint)
-            .iter()
-            .map(fault_json)
-            .collect();
-        out.insert(endpoint_name(endpoint), faults.into());
-    }
-    Json(out.into())
+async fn faults(State(state): State<AppState>) -> Json<FaultTable> {
+    Json(FaultTable::from_fn(|endpoint| state.faults().get(endpoint)))
 }
 
 async fn set_fault(
     State(state): State<AppState>,
     Path(endpoint): Path<String>,
-    body: Result<Json<FaultBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<Fault>, JsonRejection>,
 ) -> Response {
-    let Ok(endpoint) = serde_json::from_value::<Endpoint>(Value::String(endpoint.clone())) else {
-        return bad_request(format!("unknown endpoint `{endpoint}`"));
+    let endpoint: Endpoint = match endpoint.parse() {
+        Ok(endpoint) => endpoint,
+        Err(unknown) => return refuse(StatusCode::BAD_REQUEST, unknown.to_string()),
     };
     let fault = match body {
-        Ok(Json(body)) => Fault::from(body),
-        Err(e) => return bad_request(e.body_text()),
+        Ok(Json(fault)) => fault,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.body_text()),
     };
     match state.faults().set(endpoint, fault) {
         Ok(()) => {
             tracing::info!(?endpoint, ?fault, "fault set");
-            (StatusCode::OK, Json(fault_json(&fault))).into_response()
+            Json(fault).into_response()
         }
-        Err(e) => bad_request(e.to_string()),
+        Err(e) => refuse(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 
@@ -153,15 +95,10 @@ async fn clear_faults(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn requests(State(state): State<AppState>) -> Json<Value> {
-    let mut out = Map::new();
-    for endpoint in Endpoint::ALL {
-        out.insert(
-            endpoint_name(endpoint),
-            state.faults().count(endpoint).into(),
-        );
-    }
-    Json(out.into())
+async fn requests(State(state): State<AppState>) -> Json<RequestCounts> {
+    Json(RequestCounts::from_fn(|endpoint| {
+        state.faults().count(endpoint)
+    }))
 }
 
 async fn reset(State(state): State<AppState>) -> StatusCode {

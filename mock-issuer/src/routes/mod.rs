@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::faults::{Endpoint, Fault};
+use crate::oauth::OAuthErrorBody;
 use crate::server::AppState;
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -71,12 +72,18 @@ fn status_fault(code: u16) -> Response {
         500..=599 => "server_error",
         _ => "injected_fault",
     };
-    (
+    oauth_error_response(
         status,
-        axum::Json(json!({
-            "error": error,
-            "error_description": format!("Fault injected by mock-issuer: status {code}"),
-        })),
+        error,
+        format!("Fault injected by mock-issuer: status {code}"),
     )
-        .into_response()
+}
+
+/// An [`OAuthErrorBody`] answer with `status`.
+fn oauth_error_response(status: StatusCode, error: &str, description: String) -> Response {
+    let body = OAuthErrorBody {
+        error: error.to_owned(),
+        error_description: description,
+    };
+    (status, axum::Json(body)).into_response()
 }

@@ -10,18 +10,19 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::Serialize;
 use serde_json::Value;
 
-use super::apply_faults;
+use super::{apply_faults, oauth_error_response};
 use crate::TokenSpec;
+use crate::config::{ApiConfig, ClientConfig, GrantConfig};
 use crate::faults::Endpoint;
+use crate::oauth::{CLIENT_CREDENTIALS, TokenResponse};
 use crate::server::AppState;
 
 /// Grant types Auth0 knows; any other is `unsupported_grant_type`, these are `unauthorized_client`
 /// when the client may not use them (the mock only implements client credentials).
 const KNOWN_GRANT_TYPES: &[&str] = &[
-    "client_credentials",
+    CLIENT_CREDENTIALS,
     "authorization_code",
     "refresh_token",
     "password",
@@ -35,7 +36,7 @@ const KNOWN_GRANT_TYPES: &[&str] = &[
     "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
 
-/// An OAuth error answer: `{"error":…,"error_description":…}` with its status.
+/// A refusal: an [`OAuthErrorBody`](crate::oauth::OAuthErrorBody) with its status.
 #[derive(Debug)]
 pub(crate) struct OAuthError {
     status: StatusCode,
@@ -75,21 +76,11 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            error: &'a str,
-            error_description: &'a str,
-        }
-        no_store(
-            (
-                self.status,
-                Json(Body {
-                    error: self.error,
-                    error_description: &self.description,
-                }),
-            )
-                .into_response(),
-        )
+        no_store(oauth_error_response(
+            self.status,
+            self.error,
+            self.description,
+        ))
     }
 }
 
@@ -99,15 +90,6 @@ fn no_store(mut response: Response) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
-}
-
-#[derive(Serialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    expires_in: u64,
-    token_type: &'static str,
 }
 
 pub(super) async fn token(
@@ -127,54 +109,18 @@ pub(super) async fn token(
     }
 }
 
+/// Checks the request in Auth0's order (body, grant type, client, audience, scopes) and
+/// signs the token it earns.
 fn issue(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<TokenResponse, OAuthError> {
-    let body = body.map_err(|rejection| {
-        let status = rejection.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            OAuthError {
-                status,
-                error: "invalid_request",
-                description: "Request body too large".to_owned(),
-            }
-        } else {
-            OAuthError::invalid_request("Could not read the request body")
-        }
-    })?;
+    let body = body.map_err(unreadable_body)?;
     let mut params = parse_body(headers, &body)?;
     let basic = basic_credentials(headers)?;
-
-    let grant_type = params
-        .remove("grant_type")
-        .ok_or_else(|| OAuthError::missing("grant_type"))?;
-    if !KNOWN_GRANT_TYPES.contains(&grant_type.as_str()) {
-        return Err(OAuthError {
-            status: StatusCode::BAD_REQUEST,
-            error: "unsupported_grant_type",
-            description: format!("Unsupported grant type: {grant_type}"),
-        });
-    }
-
-    let body_id = params.remove("client_id");
-    let body_secret = params.remove("client_secret");
-    let (client_id, secret) = match (basic, body_id, body_secret) {
-        (Some(_), _, Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "Only one client authentication method may be used",
-            ));
-        }
-        (Some((id, _)), Some(body_id), None) if id != body_id => {
-            return Err(OAuthError::invalid_request(
-                "client_id in the body does not match the Authorization header",
-            ));
-        }
-        (Some((id, secret)), _, None) => (id, Some(secret)),
-        (None, Some(id), secret) => (id, secret),
-        (None, None, _) => return Err(OAuthError::missing("client_id")),
-    };
+    let grant_type = known_grant_type(&mut params)?;
+    let (client_id, secret) = client_credentials(basic, &mut params)?;
 
     let config = state.config();
     let client = config
@@ -185,7 +131,6 @@ fn issue(
                 .is_some_and(|s| constant_time_eq(s.as_bytes(), c.secret.as_bytes()))
         })
         .ok_or_else(OAuthError::unauthorized)?;
-
     if !client.grant_types.contains(&grant_type) {
         return Err(OAuthError {
             status: StatusCode::FORBIDDEN,
@@ -205,9 +150,64 @@ fn issue(
             "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
         ))
     })?;
+    let scopes = granted_scopes(grant, params.get("scope").map(String::as_str))?;
+    sign(state, client, api, &scopes)
+}
 
-    let requested: Vec<&str> = params
-        .get("scope")
+/// The refusal for a body that could not be read: too large, or cut short.
+fn unreadable_body(rejection: BytesRejection) -> OAuthError {
+    let status = rejection.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        OAuthError {
+            status,
+            error: "invalid_request",
+            description: "Request body too large".to_owned(),
+        }
+    } else {
+        OAuthError::invalid_request("Could not read the request body")
+    }
+}
+
+/// Takes `grant_type` out of `params`; it must be one Auth0 knows.
+fn known_grant_type(params: &mut HashMap<String, String>) -> Result<String, OAuthError> {
+    let grant_type = params
+        .remove("grant_type")
+        .ok_or_else(|| OAuthError::missing("grant_type"))?;
+    if !KNOWN_GRANT_TYPES.contains(&grant_type.as_str()) {
+        return Err(OAuthError {
+            status: StatusCode::BAD_REQUEST,
+            error: "unsupported_grant_type",
+            description: format!("Unsupported grant type: {grant_type}"),
+        });
+    }
+    Ok(grant_type)
+}
+
+/// The client id and secret, from `Authorization: Basic` or the body but not both (the id may
+/// be repeated in the body if it matches). Takes them out of `params`.
+fn client_credentials(
+    basic: Option<(String, String)>,
+    params: &mut HashMap<String, String>,
+) -> Result<(String, Option<String>), OAuthError> {
+    let body_id = params.remove("client_id");
+    let body_secret = params.remove("client_secret");
+    match (basic, body_id, body_secret) {
+        (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
+            "Only one client authentication method may be used",
+        )),
+        (Some((id, _)), Some(body_id), None) if id != body_id => Err(OAuthError::invalid_request(
+            "client_id in the body does not match the Authorization header",
+        )),
+        (Some((id, secret)), _, None) => Ok((id, Some(secret))),
+        (None, Some(id), secret) => Ok((id, secret)),
+        (None, None, _) => Err(OAuthError::missing("client_id")),
+    }
+}
+
+/// The scopes to put in the token: those asked for (space-separated), each of which must be
+/// granted, or all granted scopes when none were asked for; in granted order, as Auth0 answers.
+fn granted_scopes(grant: &GrantConfig, requested: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let requested: Vec<&str> = requested
         .map(|s| s.split_whitespace().collect())
         .unwrap_or_default();
     let missing: Vec<&str> = requested
@@ -221,21 +221,28 @@ fn issue(
             missing.join(", ")
         )));
     }
-    // Granted order, as Auth0 answers; all granted scopes when none were asked for.
-    let scopes: Vec<String> = grant
+    Ok(grant
         .scopes
         .iter()
         .filter(|g| requested.is_empty() || requested.contains(&g.as_str()))
         .cloned()
-        .collect();
+        .collect())
+}
 
+/// Signs `client`'s token for `api` with `scopes`, and the answer that carries it.
+fn sign(
+    state: &AppState,
+    client: &ClientConfig,
+    api: &ApiConfig,
+    scopes: &[String],
+) -> Result<TokenResponse, OAuthError> {
     let mut spec = TokenSpec::for_client(&client.id)
         .audience(&api.identifier)
-        .scopes(scopes.clone())
+        .scopes(scopes.to_vec())
         .expires_in(api.token_lifetime)
         .dialect(api.dialect);
     if api.permissions_in_token {
-        spec = spec.permissions(scopes.clone());
+        spec = spec.permissions(scopes.to_vec());
     }
     let access_token = state.mint(&spec).map_err(|e| {
         tracing::error!(error = %e, "signing a token failed");
@@ -247,10 +254,10 @@ fn issue(
     })?;
     tracing::info!(client_id = %client.id, audience = %api.identifier, scope = %scopes.join(" "), "issued an access token");
     Ok(TokenResponse {
-        access_token,
+        access_token: access_token.into(),
         scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
         expires_in: api.token_lifetime,
-        token_type: "Bearer",
+        token_type: "Bearer".to_owned(),
     })
 }
 

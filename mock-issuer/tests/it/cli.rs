@@ -3,6 +3,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
+use mock_issuer::KeySummary;
 use serde_json::Value;
 
 use crate::helpers::{decode, read, temp_dir};
@@ -152,15 +153,19 @@ fn rotate_and_revoke_previous_act_on_the_data_dir() {
     let before: Value = serde_json::from_str(&run(&dir, &["--seed", "7", "jwks"])).expect("JSON");
 
     // Act
-    let rotated: Value = serde_json::from_str(&run(&dir, &["rotate"])).expect("JSON");
+    let rotated: KeySummary = serde_json::from_str(&run(&dir, &["rotate"])).expect("kids");
     let after: Value = serde_json::from_str(&run(&dir, &["jwks"])).expect("JSON");
-    let revoked: Value = serde_json::from_str(&run(&dir, &["revoke-previous"])).expect("JSON");
+    let revoked: KeySummary = serde_json::from_str(&run(&dir, &["revoke-previous"])).expect("kids");
 
     // Assert
-    assert_eq!(rotated["current"], before["keys"][1]["kid"]);
-    assert_eq!(rotated["previous"], before["keys"][0]["kid"]);
+    assert_eq!(before["keys"][1]["kid"], rotated.current.as_str());
+    assert_eq!(
+        before["keys"][0]["kid"],
+        rotated.previous.as_deref().unwrap_or("none")
+    );
     assert_eq!(after["keys"].as_array().map(Vec::len), Some(3));
-    assert_eq!(revoked["previous"], Value::Null);
+    assert_eq!(revoked.previous, None);
+    assert_eq!(revoked.current, rotated.current);
 }
 
 #[test]

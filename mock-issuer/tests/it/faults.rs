@@ -3,17 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use mock_issuer::{Endpoint, Fault};
+use mock_issuer::{AdminError, Endpoint, Fault, FaultTable, RequestCounts};
 use serde_json::json;
 
-use crate::helpers::{read, spawn};
+use crate::helpers::{read, spawn, spawn_faulted};
 
 #[tokio::test]
 async fn a_status_fault_answers_that_status_with_a_json_error() {
-    let t = spawn().await;
-    t.issuer
-        .set_fault(Endpoint::Jwks, Fault::Status(503))
-        .expect("fault");
+    let t = spawn_faulted(Endpoint::Jwks, Fault::Status(503)).await;
 
     let (status, body) = t.get(".well-known/jwks.json").await;
 
@@ -23,10 +20,7 @@ async fn a_status_fault_answers_that_status_with_a_json_error() {
 
 #[tokio::test]
 async fn a_malformed_body_fault_answers_200_with_invalid_json() {
-    let t = spawn().await;
-    t.issuer
-        .set_fault(Endpoint::OpenidConfiguration, Fault::MalformedBody)
-        .expect("fault");
+    let t = spawn_faulted(Endpoint::OpenidConfiguration, Fault::MalformedBody).await;
 
     let (status, body) = t.get(".well-known/openid-configuration").await;
 
@@ -36,10 +30,7 @@ async fn a_malformed_body_fault_answers_200_with_invalid_json() {
 
 #[tokio::test]
 async fn an_empty_key_set_fault_publishes_no_key() {
-    let t = spawn().await;
-    t.issuer
-        .set_fault(Endpoint::Jwks, Fault::EmptyKeySet)
-        .expect("fault");
+    let t = spawn_faulted(Endpoint::Jwks, Fault::EmptyKeySet).await;
 
     let (status, body) = t.get(".well-known/jwks.json").await;
 
@@ -86,10 +77,7 @@ async fn a_latency_fault_delays_the_answer_and_combines_with_a_status() {
 
 #[tokio::test]
 async fn a_fault_on_one_endpoint_leaves_the_others_alone_and_clearing_restores_it() {
-    let t = spawn().await;
-    t.issuer
-        .set_fault(Endpoint::Jwks, Fault::Status(500))
-        .expect("fault");
+    let t = spawn_faulted(Endpoint::Jwks, Fault::Status(500)).await;
 
     let (discovery, _) = t.get(".well-known/openid-configuration").await;
     t.issuer.clear_faults();
@@ -101,10 +89,7 @@ async fn a_fault_on_one_endpoint_leaves_the_others_alone_and_clearing_restores_i
 
 #[tokio::test]
 async fn a_429_on_the_token_endpoint_looks_like_auth0s_rate_limit() {
-    let t = spawn().await;
-    t.issuer
-        .set_fault(Endpoint::Token, Fault::Status(429))
-        .expect("fault");
+    let t = spawn_faulted(Endpoint::Token, Fault::Status(429)).await;
 
     let (status, body) = t
         .token_json(&json!({ "grant_type": "client_credentials" }))
@@ -117,10 +102,7 @@ async fn a_429_on_the_token_endpoint_looks_like_auth0s_rate_limit() {
 #[tokio::test]
 async fn requests_are_counted_per_endpoint_faulted_ones_included() {
     // Arrange
-    let t = spawn().await;
-    t.issuer
-        .set_fault(Endpoint::Jwks, Fault::Status(500))
-        .expect("fault");
+    let t = spawn_faulted(Endpoint::Jwks, Fault::Status(500)).await;
 
     // Act
     t.get(".well-known/jwks.json").await;
@@ -144,15 +126,14 @@ async fn the_admin_surface_sets_lists_counts_and_resets_faults() {
     let admin = |path: &str| format!("{}_mock/{path}", t.issuer.url());
 
     // Act
-    let set = read(
-        t.http
-            .put(admin("faults/jwks"))
-            .json(&json!({ "type": "status", "code": 502 }))
-            .send()
-            .await
-            .expect("sent"),
-    )
-    .await;
+    let set = t
+        .http
+        .put(admin("faults/jwks"))
+        .json(&json!({ "type": "status", "code": 502 }))
+        .send()
+        .await
+        .expect("sent");
+    let set = (set.status().as_u16(), set.text().await.expect("body"));
     let (faulted, _) = t.get(".well-known/jwks.json").await;
     let (_, listed) = t.get("_mock/faults").await;
     let (_, counted) = t.get("_mock/requests").await;
@@ -168,14 +149,57 @@ async fn the_admin_surface_sets_lists_counts_and_resets_faults() {
     let (_, recounted) = t.get("_mock/requests").await;
 
     // Assert
-    assert_eq!(set.0, 200, "{}", set.1);
+    assert_eq!(set, (200, r#"{"type":"status","code":502}"#.to_owned()));
     assert_eq!(faulted, 502);
-    assert_eq!(listed["jwks"], json!([{ "type": "status", "code": 502 }]));
-    assert_eq!(listed["openid_configuration"], json!([]));
-    assert_eq!(counted["jwks"], 1);
+    let listed: FaultTable = serde_json::from_value(listed).expect("a fault table");
+    assert_eq!(
+        listed,
+        FaultTable {
+            jwks: vec![Fault::Status(502)],
+            ..FaultTable::default()
+        }
+    );
+    let counted: RequestCounts = serde_json::from_value(counted).expect("request counts");
+    assert_eq!(counted.count(Endpoint::Jwks), 1);
     assert_eq!(reset, 204);
     assert_eq!(restored, 200);
-    assert_eq!(recounted["jwks"], 1, "counts restart from zero at reset");
+    let recounted: RequestCounts = serde_json::from_value(recounted).expect("request counts");
+    assert_eq!(
+        recounted,
+        RequestCounts {
+            jwks: 1,
+            ..RequestCounts::default()
+        },
+        "counts restart from zero at reset"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_surface_lists_every_endpoint_in_alphabetical_order() {
+    let t = spawn().await;
+    let t = &t;
+    let text = |path: &'static str| async move {
+        t.http
+            .get(format!("{}_mock/{path}", t.issuer.url()))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("body")
+    };
+
+    let faults = text("faults").await;
+    let requests = text("requests").await;
+
+    assert_eq!(
+        faults,
+        r#"{"jwks":[],"oauth_authorization_server":[],"openid_configuration":[],"token":[]}"#
+    );
+    assert_eq!(
+        requests,
+        r#"{"jwks":0,"oauth_authorization_server":0,"openid_configuration":0,"token":0}"#
+    );
 }
 
 #[tokio::test]
@@ -198,7 +222,22 @@ async fn the_admin_surface_refuses_unknown_endpoints_and_faults() {
         .await
         .expect("sent");
 
-    assert_eq!(endpoint.status().as_u16(), 400);
-    assert_eq!(fault.status().as_u16(), 400);
-    assert_eq!(misplaced.status().as_u16(), 400);
+    let endpoint = read(endpoint).await;
+    let fault = read(fault).await;
+    let misplaced = read(misplaced).await;
+    assert_eq!(endpoint.0, 400);
+    assert_eq!(
+        endpoint.1,
+        json!({ "error": "unknown endpoint `nowhere`" }),
+        "an AdminError"
+    );
+    assert_eq!(fault.0, 400);
+    assert!(fault.1["error"].is_string(), "{}", fault.1);
+    assert_eq!(misplaced.0, 400);
+    let misplaced: AdminError = serde_json::from_value(misplaced.1).expect("an AdminError");
+    assert!(
+        misplaced.error.contains("does not apply"),
+        "{}",
+        misplaced.error
+    );
 }

@@ -1,10 +1,12 @@
-//! Test helpers: a started issuer with a typed client, and token decoding without verification.
+//! Test helpers: a started issuer with an HTTP client and a typed one, and token decoding
+//! without verification.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mock_issuer::{IssuerConfig, MockIssuer};
+use mock_issuer::config::defaults;
+use mock_issuer::{ClientCredentials, Endpoint, Fault, IssuerClient, IssuerConfig, MockIssuer};
 use serde_json::Value;
 
 /// The seed most tests share: its keys are generated once per test process and cached.
@@ -19,6 +21,15 @@ pub struct TestIssuer {
 /// An issuer with the default tenant and the shared seeded keys (fast to start).
 pub async fn spawn() -> TestIssuer {
     spawn_with(IssuerConfig::default().with_seed(SHARED_SEED)).await
+}
+
+/// An issuer with the default tenant, the shared keys and `fault` set on `endpoint`.
+pub async fn spawn_faulted(endpoint: Endpoint, fault: Fault) -> TestIssuer {
+    let t = spawn().await;
+    t.issuer
+        .set_fault(endpoint, fault)
+        .expect("the fault applies");
+    t
 }
 
 /// An issuer with `config`.
@@ -67,22 +78,29 @@ impl TestIssuer {
         read(response).await
     }
 
+    /// A typed client for the issuer, on the test's HTTP client.
+    pub fn client(&self) -> IssuerClient {
+        IssuerClient::with_http_client(self.issuer.url(), self.http.clone()).expect("an http URL")
+    }
+
     /// A token for `reader` through the token endpoint, as a client would get one.
     pub async fn reader_token(&self) -> String {
-        let (status, body) = self
-            .token_json(&serde_json::json!({
-                "grant_type": "client_credentials",
-                "client_id": "reader",
-                "client_secret": "reader-secret",
-                "audience": "https://quickstarts/api",
-            }))
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
+        self.client()
+            .client_credentials(&reader_credentials())
+            .await
+            .expect("a token for reader")
+            .access_token
+            .into_inner()
     }
+}
+
+/// The default tenant's `reader` asking for every scope it was granted on the default API.
+pub fn reader_credentials() -> ClientCredentials {
+    ClientCredentials::new(
+        defaults::READER_CLIENT_ID,
+        defaults::READER_CLIENT_SECRET,
+        defaults::API_AUDIENCE,
+    )
 }
 
 /// Status and body; a body that is not JSON comes back as a JSON string.

@@ -24,8 +24,8 @@ async fn the_jwks_publishes_current_then_next_with_auth0s_members() {
     assert_eq!(keys_of(&jwks), ["keys"]);
     let keys = jwks["keys"].as_array().expect("keys array");
     assert_eq!(keys.len(), 2);
-    assert_eq!(keys[0]["kid"], summary["current"]);
-    assert_eq!(keys[1]["kid"], summary["next"]);
+    assert_eq!(keys[0]["kid"], summary.current.as_str());
+    assert_eq!(keys[1]["kid"], summary.next.as_str());
     assert_ne!(keys[0]["kid"], keys[1]["kid"]);
     for key in keys {
         assert_eq!(

@@ -1,6 +1,7 @@
 //! Integration tests of the mock issuer, all over real HTTP against an issuer on port 0.
 
 mod cli;
+mod client;
 mod discovery;
 mod faults;
 mod helpers;
@@ -9,3 +10,4 @@ mod keys;
 mod token_endpoint;
 mod tokens;
 mod verification;
+mod wire;
