@@ -10,11 +10,15 @@
 //! - [`forge`]: turns a case's recipe into a token (valid, expired, hostile, …).
 //! - [`runner`]: sends each case to a target and judges the answer; [`runner::Report`] prints
 //!   the table and the `N passed, M failed` line.
+//! - [`load`]: the load tools, black-box too: [`load::soak`] (steady load while the mock
+//!   issuer fails, judged phase by phase; the `soak` binary) and [`load::wrk`] (one `wrk`
+//!   benchmark scenario and its figures).
 
 pub mod catalogue;
 pub mod challenge;
 pub mod corpus;
 pub mod forge;
+pub mod load;
 pub mod runner;
 
 /// The API identifier the suite's tokens are issued for (the mock issuer's default API).

@@ -1,0 +1,266 @@
+//! What the soak watches beside its load: the `/api/public` probe, the api's resident memory,
+//! and the two controls that tell a stalled machine from a stalled api.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use mock_issuer::client::IssuerClient;
+use reqwest::Url;
+use tokio::task::JoinHandle;
+
+use super::traffic::{Shared, client, ticker};
+
+/// The `/api/public` probe's figures.
+#[derive(Debug, Default)]
+pub struct Probe {
+    /// Probes sent.
+    pub sent: u64,
+    /// Latencies of the probes answered 200, in microseconds.
+    pub latencies_us: Vec<u64>,
+    /// Probes that got anything else.
+    pub failures: Vec<ProbeFailure>,
+}
+
+/// A probe that did not get a prompt 200.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProbeFailure {
+    /// When it was sent, in seconds since the origin.
+    pub at_s: f64,
+    /// The phase it was sent in.
+    pub phase: usize,
+    /// What happened instead, for the report.
+    pub what: String,
+}
+
+/// How often the probe asks, and how long it waits: a server that takes a second to answer its
+/// cheapest route has stopped answering for any practical purpose.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(200);
+/// See [`PROBE_INTERVAL`].
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Asks `GET /api/public` every [`PROBE_INTERVAL`] on its own connection pool (so it never
+/// queues behind the load's requests), with [`PROBE_TIMEOUT`].
+async fn probe(shared: Arc<Shared>, api: String, deadline: Instant) -> Probe {
+    let mut probe = Probe::default();
+    let client = match client(PROBE_TIMEOUT) {
+        Ok(client) => client,
+        Err(error) => {
+            probe.failures.push(ProbeFailure {
+                at_s: 0.0,
+                phase: 0,
+                what: format!("no client: {error}"),
+            });
+            return probe;
+        }
+    };
+    let url = format!("{api}/api/public");
+    let mut ticker = ticker(PROBE_INTERVAL);
+    while shared.running(deadline) {
+        ticker.tick().await;
+        let phase = shared.phase();
+        let at_s = shared.now_s();
+        probe.sent += 1;
+        match probe_once(&client, &url).await {
+            Ok(latency) => probe.latencies_us.push(latency.as_micros() as u64),
+            Err(what) => probe.failures.push(ProbeFailure { at_s, phase, what }),
+        }
+    }
+    probe
+}
+
+/// One probe: its latency when answered 200, else what happened.
+async fn probe_once(client: &reqwest::Client, url: &str) -> Result<Duration, String> {
+    let started = Instant::now();
+    match client.get(url).send().await {
+        Ok(response) if response.status() == 200 => {
+            let _ = response.bytes().await;
+            Ok(started.elapsed())
+        }
+        Ok(response) => Err(format!("status {}", response.status().as_u16())),
+        Err(error) if error.is_timeout() => {
+            Err(format!("no answer within {} ms", PROBE_TIMEOUT.as_millis()))
+        }
+        Err(error) => Err(format!("connection failed: {error}")),
+    }
+}
+
+/// A stretch of time (µs since the origin) when the machine, not the api, was too slow to
+/// judge: the driver's own timer fired late, or the mock issuer's trivial `/healthz` was slow.
+#[derive(Debug, Clone, Copy)]
+pub struct Stall {
+    /// When it began.
+    pub start_us: u64,
+    /// When it ended.
+    pub end_us: u64,
+    /// Which control saw it.
+    pub seen_by: Control,
+}
+
+/// The two controls that watch the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// The driver's own timer ([`watch_driver`]).
+    DriverTimer,
+    /// The mock issuer's `/healthz` ([`watch_issuer`]).
+    IssuerHealthz,
+}
+
+/// How late a control may be before it counts as a stall: orders of magnitude above their
+/// normal sub-millisecond figures, well below the one-second bounds of the checks.
+pub const STALL_THRESHOLD: Duration = Duration::from_millis(250);
+/// How often each control ticks.
+const CONTROL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The driver's own timer: a tick more than [`STALL_THRESHOLD`] late means this process got no
+/// CPU for that long, on a 2-core machine shared with the servers and with other users.
+async fn watch_driver(shared: Arc<Shared>, deadline: Instant) -> Vec<Stall> {
+    let mut stalls = Vec::new();
+    let mut last = Instant::now();
+    while shared.running(deadline) {
+        tokio::time::sleep(CONTROL_INTERVAL).await;
+        let now = Instant::now();
+        if now - last > CONTROL_INTERVAL + STALL_THRESHOLD {
+            let end_us = shared.now_us();
+            stalls.push(Stall {
+                start_us: end_us.saturating_sub((now - last).as_micros() as u64),
+                end_us,
+                seen_by: Control::DriverTimer,
+            });
+        }
+        last = now;
+    }
+    stalls
+}
+
+/// The control server: the mock issuer's `/healthz` (no fault applies to it, nothing counts
+/// it), whose answer takes microseconds. Slower than [`STALL_THRESHOLD`], or no answer, means
+/// a process that does no work was not scheduled: whatever the api did meanwhile says nothing
+/// about the api.
+async fn watch_issuer(shared: Arc<Shared>, issuer: Url, deadline: Instant) -> Vec<Stall> {
+    let mut stalls = Vec::new();
+    let Some(issuer) = client(Duration::from_secs(2))
+        .ok()
+        .and_then(|http| IssuerClient::with_http_client(issuer.as_str(), http).ok())
+    else {
+        return stalls;
+    };
+    let mut ticker = ticker(CONTROL_INTERVAL);
+    while shared.running(deadline) {
+        ticker.tick().await;
+        let start_us = shared.now_us();
+        let started = Instant::now();
+        let answered = issuer.health().await.is_ok();
+        if !answered || started.elapsed() > STALL_THRESHOLD {
+            stalls.push(Stall {
+                start_us,
+                end_us: shared.now_us(),
+                seen_by: Control::IssuerHealthz,
+            });
+        }
+    }
+    stalls
+}
+
+/// One reading of the api's resident memory.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct MemorySample {
+    /// Seconds since the origin.
+    pub at_s: f64,
+    /// The phase it was taken in.
+    pub phase: usize,
+    /// `VmRSS`, in KiB.
+    pub rss_kib: u64,
+}
+
+/// How often the api's memory is read.
+const MEMORY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Reads the api's `VmRSS` from `/proc/PID/status` every [`MEMORY_INTERVAL`]. A process that
+/// has gone leaves no samples, which the memory check reports.
+async fn sample_memory(shared: Arc<Shared>, pid: u32, deadline: Instant) -> Vec<MemorySample> {
+    let mut samples = Vec::new();
+    let path = format!("/proc/{pid}/status");
+    let mut ticker = tokio::time::interval(MEMORY_INTERVAL);
+    while shared.running(deadline) {
+        ticker.tick().await;
+        // A /proc read never blocks on a disk; tokio's `fs` feature is not worth adding for it.
+        let Some(rss_kib) = std::fs::read_to_string(&path)
+            .ok()
+            .as_deref()
+            .and_then(vm_rss)
+        else {
+            continue;
+        };
+        samples.push(MemorySample {
+            at_s: shared.now_s(),
+            phase: shared.phase(),
+            rss_kib,
+        });
+    }
+    samples
+}
+
+/// The `VmRSS:` line of a `/proc/PID/status`, in KiB.
+fn vm_rss(status: &str) -> Option<u64> {
+    status.lines().find_map(|line| {
+        line.strip_prefix("VmRSS:")?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// The running monitors.
+pub struct Monitors {
+    probe: JoinHandle<Probe>,
+    driver: JoinHandle<Vec<Stall>>,
+    issuer: JoinHandle<Vec<Stall>>,
+    memory: JoinHandle<Vec<MemorySample>>,
+}
+
+/// What the monitors saw.
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// The probe's figures.
+    pub probe: Probe,
+    /// The api's memory.
+    pub memory: Vec<MemorySample>,
+    /// The stalls both controls saw.
+    pub stalls: Vec<Stall>,
+}
+
+impl Monitors {
+    /// Starts the probe of `api`, the two controls (the second on `issuer`) and the memory
+    /// sampler of process `pid`, all until `deadline`.
+    pub fn start(
+        shared: &Arc<Shared>,
+        api: &str,
+        issuer: &IssuerClient,
+        pid: u32,
+        deadline: Instant,
+    ) -> Self {
+        let issuer = issuer.base().clone();
+        Monitors {
+            probe: tokio::spawn(probe(shared.clone(), api.to_owned(), deadline)),
+            driver: tokio::spawn(watch_driver(shared.clone(), deadline)),
+            issuer: tokio::spawn(watch_issuer(shared.clone(), issuer, deadline)),
+            memory: tokio::spawn(sample_memory(shared.clone(), pid, deadline)),
+        }
+    }
+
+    /// Waits for every monitor (each stops at the deadline or the stop flag).
+    pub async fn finish(self) -> Result<Observed> {
+        let probe = self.probe.await?;
+        let memory = self.memory.await?;
+        let mut stalls = self.driver.await?;
+        stalls.extend(self.issuer.await?);
+        Ok(Observed {
+            probe,
+            memory,
+            stalls,
+        })
+    }
+}

@@ -1,0 +1,286 @@
+//! The checks: each one judged from the run's figures against a stated bound, with the figures
+//! behind its verdict.
+
+use serde::Serialize;
+
+use super::figures::{
+    MEMORY_GROWTH_PERCENT, MemorySummary, PhaseStats, ProbeSummary, StallSummary, fetch_bound, mib,
+    run_us,
+};
+use super::judge::Tally;
+use crate::load::soak::Settings;
+use crate::load::soak::keys::{KeyChange, KeyEvent};
+use crate::load::soak::monitors::{PROBE_INTERVAL, PROBE_TIMEOUT};
+use crate::load::soak::script::ScriptLog;
+use crate::load::soak::traffic::Record;
+
+/// One check's verdict.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    /// What is checked, as a sentence.
+    pub name: &'static str,
+    /// Whether it held.
+    pub passed: bool,
+    /// The figures behind the verdict.
+    pub detail: String,
+}
+
+/// Valid tokens of a cached key get the contract's answer, whatever the issuer does.
+pub fn valid_tokens(tally: &Tally) -> Check {
+    Check {
+        name: "no request with a valid token fails while its key is cached",
+        passed: tally.valid.total > 0 && tally.valid.failures.is_empty(),
+        detail: format!(
+            "{} of {} judged valid-token requests got another answer than the contract's{}",
+            tally.valid.failures.len(),
+            tally.valid.total,
+            examples(&tally.valid.failures)
+        ),
+    }
+}
+
+/// No 5xx but the documented 503, and that only when the issuer could not give a usable key.
+pub fn server_errors(tally: &Tally, stalls: &StallSummary) -> Check {
+    Check {
+        name: "no 5xx but the documented 503, and 503 only when no usable key could be had",
+        // Excuses count only while stalls are rare enough for the run to mean something.
+        passed: tally.server_errors.is_empty()
+            && !(stalls.too_busy_to_judge && tally.stall_503 > 0),
+        detail: format!(
+            "{} undocumented 5xx; {} documented 503 (unknown kid while the issuer was faulted), {} while the machine stalled{}",
+            tally.server_errors.len(),
+            tally.documented_503,
+            tally.stall_503,
+            examples(&tally.server_errors)
+        ),
+    }
+}
+
+/// Requests without a valid token get the contract's answer.
+pub fn contract(tally: &Tally) -> Check {
+    Check {
+        name: "every other answer is the contract's (no token, bad tokens, unknown kid, public)",
+        passed: tally.others.failures.is_empty(),
+        detail: format!(
+            "{} of {} requests answered otherwise{}",
+            tally.others.failures.len(),
+            tally.others.total,
+            examples(&tally.others.failures)
+        ),
+    }
+}
+
+/// The unknown-`kid` flood costs the issuer at most one JWKS fetch per cooldown, in every
+/// phase and over the run, and really drives refetches.
+pub fn cooldown(script: &ScriptLog, phases: &[PhaseStats], settings: Settings) -> Check {
+    let name = "JWKS fetches obey the cooldown under the unknown-kid flood";
+    let (Some(first), Some(last)) = (script.phases.first(), script.phases.last()) else {
+        return Check {
+            name,
+            passed: false,
+            detail: "no phase ran".to_owned(),
+        };
+    };
+    let over: Vec<String> = phases
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.jwks_fetches > p.jwks_fetch_bound)
+        .map(|(i, p)| {
+            let (fetches, bound) = (p.jwks_fetches, p.jwks_fetch_bound);
+            format!("phase {i} ({}): {fetches} > {bound}", p.name)
+        })
+        .collect();
+    let seconds = run_us(script) as f64 / 1e6;
+    let total = last.counts_end.jwks - first.counts_start.jwks;
+    let bound = fetch_bound(seconds, settings.cooldown);
+    // The flood must really drive refetches, or the bound holds vacuously: at least one fetch
+    // per two cooldowns over the run.
+    let floor = (seconds / (2.0 * settings.cooldown.as_secs_f64())).floor() as u64;
+    Check {
+        name,
+        passed: over.is_empty() && total <= bound && total >= floor,
+        detail: format!(
+            "{total} JWKS fetches in {seconds:.1} s with a {} s cooldown: at most {bound} allowed (⌊t/c⌋+2), at least {floor} expected from the flood; every phase within its bound{}",
+            settings.cooldown.as_secs_f64(),
+            if over.is_empty() {
+                String::new()
+            } else {
+                format!(" EXCEPT {}", over.join(", "))
+            }
+        ),
+    }
+}
+
+/// The key changes of one sort the script measured.
+struct Measured<'a> {
+    events: Vec<&'a KeyEvent>,
+    /// The ones that came after their bound, or never.
+    late: String,
+    /// The slowest latency.
+    slowest: String,
+}
+
+impl<'a> Measured<'a> {
+    fn of(events: &'a [KeyEvent], sort: impl Fn(KeyChange) -> bool) -> Self {
+        let events: Vec<&KeyEvent> = events.iter().filter(|e| sort(e.change)).collect();
+        let late: Vec<String> = events
+            .iter()
+            .filter(|e| e.is_late())
+            .map(|e| format!("{} in phase {}", e.change.name(), e.phase))
+            .collect();
+        let slowest = events
+            .iter()
+            .filter_map(|e| e.latency)
+            .max()
+            .map_or("none".to_owned(), |l| format!("{:.3} s", l.as_secs_f64()));
+        Measured {
+            late: if late.is_empty() {
+                "none".to_owned()
+            } else {
+                late.join(", ")
+            },
+            slowest,
+            events,
+        }
+    }
+
+    fn on_time(&self) -> bool {
+        !self.events.is_empty() && self.events.iter().all(|e| !e.is_late())
+    }
+}
+
+/// Every rotated key is accepted within the cooldown, one never served before among them.
+pub fn rotation(events: &[KeyEvent]) -> Check {
+    let rotations = Measured::of(events, KeyChange::is_rotation);
+    let never_served = rotations
+        .events
+        .iter()
+        .any(|e| e.change == KeyChange::RotatedNeverServed);
+    Check {
+        name: "a rotated key is accepted within the cooldown",
+        passed: rotations.on_time() && never_served,
+        detail: format!(
+            "{} rotations measured (at least one of a key never served before), slowest {}; late: {}",
+            rotations.events.len(),
+            rotations.slowest,
+            rotations.late
+        ),
+    }
+}
+
+/// A revoked key's tokens are refused within the max age plus the cooldown.
+pub fn revocation(events: &[KeyEvent]) -> Check {
+    let revocations = Measured::of(events, |change| !change.is_rotation());
+    Check {
+        name: "a revoked key is refused within the max age plus the cooldown",
+        passed: revocations.on_time(),
+        detail: format!(
+            "{} revocations measured, slowest {}; late: {}",
+            revocations.events.len(),
+            revocations.slowest,
+            revocations.late
+        ),
+    }
+}
+
+/// The api's memory does not climb after the warm-up.
+pub fn memory(memory: &MemorySummary) -> Check {
+    let name = "memory stays flat";
+    let (Some(first), Some(last)) = (memory.first_third_median_kib, memory.last_third_median_kib)
+    else {
+        return Check {
+            name,
+            passed: false,
+            detail: format!(
+                "only {} samples after warm-up: was /proc/PID/status readable?",
+                memory.judged_samples()
+            ),
+        };
+    };
+    Check {
+        name,
+        passed: last <= first + memory.bound_kib,
+        detail: format!(
+            "VmRSS median {} → {} ({:+} KiB; bound +{} KiB = max(4 MiB, {MEMORY_GROWTH_PERCENT}%)); peak {}; within the last third {:+} KiB",
+            mib(Some(first)),
+            mib(Some(last)),
+            last as i64 - first as i64,
+            memory.bound_kib,
+            mib(memory.peak_kib()),
+            memory
+                .last_third_first_and_last_kib
+                .map_or(0, |(from, to)| to as i64 - from as i64),
+        ),
+    }
+}
+
+/// The api answers its cheapest route promptly throughout.
+pub fn probe(probe: &ProbeSummary, stalls: &StallSummary) -> Check {
+    let first = probe
+        .failures
+        .iter()
+        .chain(&probe.failures_during_stalls)
+        .next()
+        .map(|f| format!("; first at {:.1} s (phase {}): {}", f.at_s, f.phase, f.what))
+        .unwrap_or_default();
+    Check {
+        name: "the api never stops answering /api/public",
+        passed: probe.sent > 0 && probe.failures.is_empty() && !stalls.too_busy_to_judge,
+        detail: format!(
+            "{} probes every {} ms with a {} ms timeout: {} failed, {} more during a machine stall; p50 {:.2} ms, max {:.2} ms{first}{}",
+            probe.sent,
+            PROBE_INTERVAL.as_millis(),
+            PROBE_TIMEOUT.as_millis(),
+            probe.failures.len(),
+            probe.failures_during_stalls.len(),
+            probe.p50_ms,
+            probe.max_ms,
+            if stalls.too_busy_to_judge {
+                "; the machine stalled too long to judge: run again on a quieter one"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+/// The first few of `records`, for a detail line.
+fn examples(records: &[Record]) -> String {
+    if records.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = records.iter().take(3).map(describe).collect();
+    format!("; e.g. {}", shown.join("; "))
+}
+
+/// One request, as a failure's example.
+fn describe(record: &Record) -> String {
+    format!(
+        "{} -> {} at {:.1} s (phase {})",
+        record.kind.name(),
+        record.status,
+        record.sent_us as f64 / 1e6,
+        record.phase
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::soak::monitors::MemorySample;
+
+    #[test]
+    fn memory_that_grows_past_the_bound_fails() {
+        let samples: Vec<MemorySample> = (0..30)
+            .map(|i| MemorySample {
+                at_s: i as f64,
+                phase: 1,
+                rss_kib: 20_000 + i * 1_000,
+            })
+            .collect();
+
+        let check = memory(&MemorySummary::new(&samples));
+
+        assert!(!check.passed, "{}", check.detail);
+    }
+}

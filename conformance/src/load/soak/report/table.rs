@@ -1,0 +1,142 @@
+//! The printed report: one row per phase, the key changes, the machine's stalls, discovery and
+//! memory, then PASS/FAIL per check and the `N passed, M failed` line.
+
+use std::fmt::Write as _;
+
+use super::Report;
+use super::figures::{MEMORY_GROWTH_PERCENT, PhaseStats, mib};
+use crate::load::soak::keys::{KeyEvent, seen_text};
+use crate::load::soak::monitors::STALL_THRESHOLD;
+
+/// The statuses with a column of their own; 0 is no answer.
+const COLUMNS: [u16; 5] = [0, 200, 401, 403, 503];
+
+impl Report {
+    /// The printed report.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        self.write_phases(&mut out);
+        self.write_key_changes(&mut out);
+        self.write_machine(&mut out);
+        self.write_checks(&mut out);
+        out
+    }
+
+    fn write_phases(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "\n{:<3} {:<20} {:>5} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7} {:>7} {:>9} {:>13} {:>9} {:>4}",
+            "#",
+            "phase",
+            "s",
+            "reqs",
+            "200",
+            "401",
+            "403",
+            "503",
+            "other",
+            "err",
+            "p50 ms",
+            "p99 ms",
+            "valid p99",
+            "valid ok/all",
+            "jwks/max",
+            "disc"
+        );
+        for (index, phase) in self.phases.iter().enumerate() {
+            write_phase(out, index, phase);
+        }
+    }
+
+    fn write_key_changes(&self, out: &mut String) {
+        let _ = writeln!(out, "\nkey changes:");
+        for event in &self.key_events {
+            let _ = writeln!(out, "  {}", key_line(event));
+        }
+    }
+
+    /// The machine's stalls, discovery and memory.
+    fn write_machine(&self, out: &mut String) {
+        let stalls = &self.stalls;
+        let _ = writeln!(
+            out,
+            "machine stalls (a control over {} ms late): {} ({} by the driver's timer, {} by the issuer's /healthz), {:.2} s in all, longest {:.0} ms",
+            STALL_THRESHOLD.as_millis(),
+            stalls.count,
+            stalls.by_driver_timer,
+            stalls.by_issuer_healthz,
+            stalls.seconds,
+            stalls.longest_ms,
+        );
+        let _ = writeln!(
+            out,
+            "discovery: {} fetch(es) before the first phase, {} during the run",
+            self.discovery.before_first_phase, self.discovery.during_run
+        );
+        let memory = &self.memory;
+        let _ = writeln!(
+            out,
+            "memory: {} samples of VmRSS; median of the first third after warm-up {}, of the last third {} (bound: +{} KiB or +{MEMORY_GROWTH_PERCENT}%)",
+            memory.samples.len(),
+            mib(memory.first_third_median_kib),
+            mib(memory.last_third_median_kib),
+            memory.bound_kib,
+        );
+    }
+
+    fn write_checks(&self, out: &mut String) {
+        let _ = writeln!(out, "\nchecks:");
+        for check in &self.checks {
+            let verdict = if check.passed { "PASS" } else { "FAIL" };
+            let _ = writeln!(out, "  {verdict} {}\n       {}", check.name, check.detail);
+        }
+        let failed = self.failed();
+        let passed = self.checks.len() - failed;
+        let _ = writeln!(out, "\n{passed} passed, {failed} failed");
+    }
+}
+
+/// Phase `index`'s row.
+fn write_phase(out: &mut String, index: usize, phase: &PhaseStats) {
+    let other: u64 = phase
+        .statuses
+        .iter()
+        .filter(|(status, _)| !COLUMNS.contains(status))
+        .map(|(_, n)| n)
+        .sum();
+    let valid_ok = phase.valid_judged - phase.valid_failed;
+    let _ = writeln!(
+        out,
+        "{index:<3} {:<20} {:>5.1} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7.2} {:>7.2} {:>9.2} {:>13} {:>9} {:>4}",
+        phase.name,
+        phase.seconds,
+        phase.requests,
+        phase.count(200),
+        phase.count(401),
+        phase.count(403),
+        phase.count(503),
+        other,
+        phase.count(0),
+        phase.p50_ms,
+        phase.p99_ms,
+        phase.valid_p99_ms,
+        format!("{valid_ok}/{}", phase.valid_judged),
+        format!("{}/{}", phase.jwks_fetches, phase.jwks_fetch_bound),
+        phase.discovery_fetches,
+    );
+}
+
+/// A key change, as one line.
+fn key_line(event: &KeyEvent) -> String {
+    format!(
+        "phase {}: {} {}: {} (bound {:.1} s; answers while waiting: {})",
+        event.phase,
+        event.change.name(),
+        event.kid,
+        event
+            .latency
+            .map_or("never".to_owned(), |l| format!("{:.3} s", l.as_secs_f64())),
+        event.bound.as_secs_f64(),
+        seen_text(&event.seen)
+    )
+}
