@@ -6,20 +6,44 @@
 //!   suite's mock issuer, and certifies it with `--strict`: the same path a user takes, run by
 //!   `cargo xtask test` too.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use mock_issuer::config::defaults;
 use xshell::{Shell, cmd};
 
+use crate::process::{self, Announce, Server};
+
+/// `cargo xtask conformance`'s options.
+#[derive(Debug, Default, Args)]
+pub struct Options {
+    /// The base URL of a server you started, e.g. http://127.0.0.1:3010. Default: this
+    /// project's api binary, started here and certified with --strict.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The port of the suite's mock issuer, which the target must trust. Default: 4000 with
+    /// --target, else a free one.
+    #[arg(long, value_name = "N")]
+    pub issuer_port: Option<u16>,
+    /// Fail on any failed case, not only on reference-contract cases (always on without
+    /// --target).
+    #[arg(long)]
+    pub strict: bool,
+}
+
 /// Runs the suite against `--target`, or against a freshly started `api` binary.
-pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
-    if args
-        .iter()
-        .any(|arg| arg == "--target" || arg.starts_with("--target="))
-    {
+pub fn run(sh: &Shell, options: &Options) -> Result<()> {
+    if let Some(target) = &options.target {
+        let mut args = vec!["--target".to_owned(), target.clone()];
+        if let Some(port) = options.issuer_port {
+            args.extend(["--issuer-port".to_owned(), port.to_string()]);
+        }
+        if options.strict {
+            args.push("--strict".to_owned());
+        }
         cmd!(
             sh,
             "cargo run --quiet --package conformance --bin conformance -- {args...}"
@@ -32,19 +56,16 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         "cargo build --quiet --package api --package conformance --bins"
     )
     .run()?;
-    let binaries = target_dir(sh).join("debug");
-    let issuer_port = free_port()?;
+    let binaries = crate::target_dir(sh).join("debug");
+    let issuer_port = match options.issuer_port {
+        Some(port) => port,
+        None => free_port()?,
+    };
     let api = start_api(&binaries, issuer_port)?;
-    println!("api binary listening on {}", api.url);
+    println!("api binary listening on {}", api.url());
     let status = Command::new(binaries.join("conformance"))
-        .args([
-            "--target",
-            &api.url,
-            "--issuer-port",
-            &issuer_port.to_string(),
-            "--strict",
-        ])
-        .args(args)
+        .args(["--target", api.url()])
+        .args(["--issuer-port", &issuer_port.to_string(), "--strict"])
         .status()
         .context("running the conformance binary")?;
     drop(api);
@@ -54,59 +75,23 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The `api` process, killed when dropped so no failure path leaves it running.
-struct RunningApi {
-    child: Child,
-    url: String,
-}
-
-impl Drop for RunningApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the api on a port of the OS's choosing, trusting `http://127.0.0.1:{issuer_port}/`,
-/// and waits for its `listening on` line. It runs in the target directory so a developer's
-/// `.env` in the repository cannot change what is certified.
-fn start_api(binaries: &std::path::Path, issuer_port: u16) -> Result<RunningApi> {
-    let mut child = Command::new(binaries.join("api"))
-        .current_dir(binaries)
+/// Starts the api on a port of the OS's choosing, trusting `http://127.0.0.1:{issuer_port}/`.
+/// It runs outside the repository so a developer's `.env` cannot change what is certified.
+fn start_api(binaries: &Path, issuer_port: u16) -> Result<Server> {
+    let mut api = Command::new(binaries.join("api"));
+    api.current_dir(process::outside_the_repository())
         .env(
             "ISSUER_BASE_URL",
             format!("http://127.0.0.1:{issuer_port}/"),
         )
-        .env("AUDIENCE", "https://quickstarts/api")
+        .env("AUDIENCE", defaults::API_AUDIENCE)
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("starting the api binary")?;
-    let stdout = child.stdout.take().context("api stdout")?;
-    let mut api = RunningApi {
-        child,
-        url: String::new(),
-    };
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    api.url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .with_context(|| format!("unexpected first line from api: {line:?}"))?
-        .to_owned();
-    Ok(api)
+        .env("RUST_LOG", "warn");
+    Server::start("api", api, Announce::Api)
 }
 
 /// A port that was free a moment ago, for the suite's issuer to bind.
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Cargo's target directory, honouring `CARGO_TARGET_DIR`.
-fn target_dir(sh: &Shell) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| sh.current_dir().join("target"))
 }

@@ -9,6 +9,7 @@
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
+use clap::Args;
 use xshell::{Shell, cmd};
 
 use crate::tools;
@@ -19,9 +20,30 @@ const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Every target in `fuzz/fuzz_targets`.
 const TARGETS: [&str; 5] = ["verify_jws", "request", "jwks", "metadata", "claims"];
 
-/// Runs each chosen target for `--seconds` (default 60) and fails if any found a crash.
-pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
-    let (seconds, chosen) = parse(args)?;
+/// `cargo xtask fuzz`'s options.
+#[derive(Debug, Args)]
+pub struct Options {
+    /// How long each target runs, in seconds.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    pub seconds: u64,
+    /// The targets to run. Default: all of them.
+    #[arg(value_name = "TARGET", value_parser = TARGETS)]
+    targets: Vec<String>,
+}
+
+impl Options {
+    /// The chosen targets, or every target when none was named.
+    pub fn targets(&self) -> Vec<&str> {
+        if self.targets.is_empty() {
+            TARGETS.to_vec()
+        } else {
+            self.targets.iter().map(String::as_str).collect()
+        }
+    }
+}
+
+/// Runs each chosen target for `--seconds` and fails if any found a crash.
+pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     tools::ensure(sh, "fuzz", "cargo-fuzz", CARGO_FUZZ_VERSION)?;
     let nightly = cmd!(sh, "rustup run nightly rustc --version")
         .quiet()
@@ -35,103 +57,91 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         "cargo run --quiet --package conformance --bin conformance -- --write-corpus fuzz/corpus"
     )
     .run()?;
-
-    let mut rows = Vec::new();
-    for target in &chosen {
-        println!("fuzz: {target} for {seconds} s");
-        let mut command = Command::new("cargo");
-        if nightly {
-            command.arg("+nightly");
-        } else {
-            command.env("RUSTC_BOOTSTRAP", "1");
-        }
-        command
-            .args([
-                "fuzz",
-                "run",
-                target,
-                "--",
-                &format!("-max_total_time={seconds}"),
-                "-rss_limit_mb=2048",
-                "-print_final_stats=1",
-            ])
-            .current_dir(sh.current_dir())
-            .stdout(Stdio::inherit())
-            .stderr(Stdio::piped());
-        let output = command
-            .output()
-            .with_context(|| format!("running fuzz target {target}"))?;
-        let log = String::from_utf8_lossy(&output.stderr);
-        let runs = stat(&log, "stat::number_of_executed_units:").unwrap_or(0);
-        let crashes = count_files(&sh.current_dir().join("fuzz/artifacts").join(target));
-        let corpus = count_files(&sh.current_dir().join("fuzz/corpus").join(target));
-        if !output.status.success() {
-            // libFuzzer's own report of the crash: keep it visible.
-            eprintln!(
-                "{}",
-                log.lines()
-                    .rev()
-                    .take(40)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            );
-        }
-        rows.push((
-            target.to_string(),
-            runs,
-            corpus,
-            crashes,
-            output.status.success(),
-        ));
-    }
-
-    println!(
-        "\n{:<12} {:>14} {:>10} {:>10} {:>8}",
-        "target", "executions", "exec/s", "corpus", "crashes"
-    );
-    for (target, runs, corpus, crashes, _) in &rows {
-        println!(
-            "{target:<12} {runs:>14} {:>10} {corpus:>10} {crashes:>8}",
-            runs / seconds.max(1)
-        );
-    }
-    let failed = rows
-        .iter()
-        .filter(|(_, _, _, crashes, ok)| *crashes > 0 || !ok)
-        .count();
-    println!("{} passed, {failed} failed", rows.len() - failed);
-    if failed > 0 {
+    let rows = options
+        .targets()
+        .into_iter()
+        .map(|target| fuzz_target(sh, target, options.seconds, nightly))
+        .collect::<Result<Vec<_>>>()?;
+    print_rows(&rows, options.seconds);
+    if rows.iter().any(|row| !row.passed()) {
         bail!("fuzzing found crashes: see fuzz/artifacts/ (each becomes a regression test)");
     }
     Ok(())
 }
 
-fn parse(args: &[String]) -> Result<(u64, Vec<String>)> {
-    let mut seconds = 60;
-    let mut chosen = Vec::new();
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        match arg.as_str() {
-            "--seconds" => {
-                let value = iter.next().context("--seconds needs a number")?;
-                seconds = value
-                    .parse()
-                    .with_context(|| format!("--seconds: `{value}` is not a number"))?;
-            }
-            target if TARGETS.contains(&target) => chosen.push(target.to_owned()),
-            other => bail!(
-                "unknown option or target `{other}`; targets: {}",
-                TARGETS.join(", ")
-            ),
-        }
+/// What one target's run did.
+struct Row {
+    target: String,
+    executions: u64,
+    corpus: usize,
+    crashes: usize,
+    exited_cleanly: bool,
+}
+
+impl Row {
+    fn passed(&self) -> bool {
+        self.crashes == 0 && self.exited_cleanly
     }
-    if chosen.is_empty() {
-        chosen = TARGETS.iter().map(|target| (*target).to_owned()).collect();
+}
+
+/// Runs `target` for `seconds`, with libFuzzer's final statistics on.
+fn fuzz_target(sh: &Shell, target: &str, seconds: u64, nightly: bool) -> Result<Row> {
+    println!("fuzz: {target} for {seconds} s");
+    let mut command = Command::new("cargo");
+    if nightly {
+        command.arg("+nightly");
+    } else {
+        command.env("RUSTC_BOOTSTRAP", "1");
     }
-    Ok((seconds, chosen))
+    command
+        .args([
+            "fuzz",
+            "run",
+            target,
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-rss_limit_mb=2048",
+            "-print_final_stats=1",
+        ])
+        .current_dir(sh.current_dir())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::piped());
+    let output = command
+        .output()
+        .with_context(|| format!("running fuzz target {target}"))?;
+    let log = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        // libFuzzer's own report of the crash: keep it visible.
+        let lines: Vec<&str> = log.lines().collect();
+        eprintln!("{}", lines[lines.len().saturating_sub(40)..].join("\n"));
+    }
+    Ok(Row {
+        target: target.to_owned(),
+        executions: stat(&log, "stat::number_of_executed_units:").unwrap_or(0),
+        corpus: count_files(&sh.current_dir().join("fuzz/corpus").join(target)),
+        crashes: count_files(&sh.current_dir().join("fuzz/artifacts").join(target)),
+        exited_cleanly: output.status.success(),
+    })
+}
+
+/// The table and the `N passed, M failed` line.
+fn print_rows(rows: &[Row], seconds: u64) {
+    println!(
+        "\n{:<12} {:>14} {:>10} {:>10} {:>8}",
+        "target", "executions", "exec/s", "corpus", "crashes"
+    );
+    for row in rows {
+        println!(
+            "{:<12} {:>14} {:>10} {:>10} {:>8}",
+            row.target,
+            row.executions,
+            row.executions / seconds.max(1),
+            row.corpus,
+            row.crashes
+        );
+    }
+    let failed = rows.iter().filter(|row| !row.passed()).count();
+    println!("{} passed, {failed} failed", rows.len() - failed);
 }
 
 /// A `stat::…: N` line of libFuzzer's final statistics.
@@ -159,16 +169,5 @@ mod tests {
         let log = "Done 1234 runs in 2 second(s)\nstat::number_of_executed_units: 1234\nstat::peak_rss_mb: 45\n";
         assert_eq!(stat(log, "stat::number_of_executed_units:"), Some(1234));
         assert_eq!(stat(log, "stat::slowest_unit_time_sec:"), None);
-    }
-
-    #[test]
-    fn arguments_choose_seconds_and_targets() {
-        let args = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(parse(&args(&[])).expect("ok").1.len(), TARGETS.len());
-        assert_eq!(
-            parse(&args(&["--seconds", "5", "jwks"])).expect("ok"),
-            (5, vec!["jwks".to_owned()])
-        );
-        assert!(parse(&args(&["nope"])).is_err());
     }
 }

@@ -1,21 +1,29 @@
-//! `cargo xtask soak [--seconds N]`: the soak under faults (issue 6). Builds release binaries of
-//! the api, the mock issuer and the `soak` driver (`conformance/src/bin/soak/`), starts both
-//! servers on loopback ports of the OS's choosing with key-cache settings short enough for
-//! refreshes and cooldowns to happen many times in minutes, and runs the driver: steady load on
-//! the three routes while a fault script cycles the issuer through outages, slowness, garbage,
-//! empty key sets and rotations. The driver prints a table per phase and PASS/FAIL per check,
-//! and writes `target/soak/summary.json`; the servers' logs go to `target/soak/*.log`.
-//!
-//! `--seconds N`: length of the run, default 180, at least 120. CI does not run it.
+//! `cargo xtask soak [--seconds N]`: the soak under faults. Builds release binaries of the api,
+//! the mock issuer and the `soak` driver (`conformance::load::soak`), starts both servers on
+//! loopback ports of the OS's choosing with key-cache settings short enough for refreshes and
+//! cooldowns to happen many times in minutes, and runs the driver: steady load on the three
+//! routes while a fault script cycles the issuer through outages, slowness, garbage, empty key
+//! sets and rotations. The driver prints a table per phase and PASS/FAIL per check, and writes
+//! `target/soak/summary.json`; the servers' logs go to `target/soak/*.log`. CI does not run it.
 
 use std::fs::File;
+use std::path::Path;
 use std::process::Command;
-use std::sync::mpsc;
 
 use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use mock_issuer::config::defaults;
 use xshell::{Shell, cmd};
 
-use crate::dev;
+use crate::process::{self, Announce, Server};
+
+/// `cargo xtask soak`'s options.
+#[derive(Debug, Args)]
+pub struct Options {
+    /// Length of the run in seconds; the driver refuses less than 120.
+    #[arg(long, value_name = "N", default_value_t = 180)]
+    pub seconds: u64,
+}
 
 /// The api's `JWKS_COOLDOWN`: short, so the unknown-kid flood meets the cooldown some ninety
 /// times in three minutes and a rotated key's wait is measurable.
@@ -35,58 +43,23 @@ const TOKEN_CACHE_CAPACITY: &str = "64";
 const TOKEN_CACHE_MAX_TTL: &str = "30s";
 
 /// Runs the soak; see the module documentation.
-pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
-    let seconds = parse(args)?;
+pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     cmd!(
         sh,
         "cargo build --release -p api -p mock-issuer -p conformance --bin api --bin mock-issuer --bin soak"
     )
     .run()?;
-    let target = dev::target_dir(sh);
+    let target = crate::target_dir(sh);
     let release = target.join("release");
     let out = target.join("soak");
     sh.create_dir(&out)?;
-    // Fresh keys every run, in a data dir of the soak's own: its rotations must not touch the
-    // keys `cargo xtask dev` persists, and every run starts from the same key ring shape.
-    let data_dir = out.join("mock-issuer");
-    let _ = std::fs::remove_dir_all(&data_dir);
-
-    let (exited_tx, exited_rx) = mpsc::channel::<&'static str>();
-    let mut mock = Command::new(release.join("mock-issuer"));
-    mock.arg("--data-dir")
-        .arg(&data_dir)
-        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
-        .stderr(log_file(&out, "mock-issuer")?);
-    let (issuer_process, first) = dev::start(mock, "mock-issuer", "info", &exited_tx)?;
-    let issuer = first
-        .strip_prefix("issuer: ")
-        .with_context(|| format!("unexpected first line from mock-issuer: {first:?}"))?
-        .to_owned();
-
-    let mut api = Command::new(release.join("api"));
-    api.env("ISSUER_BASE_URL", &issuer)
-        .env("AUDIENCE", "https://quickstarts/api")
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .env("JWKS_COOLDOWN", format!("{COOLDOWN_S}s"))
-        .env("JWKS_CACHE_MAX_AGE", format!("{CACHE_MAX_AGE_S}s"))
-        .env("JWKS_STALE_MAX_AGE", STALE_MAX_AGE)
-        .env("HTTP_TIMEOUT", format!("{HTTP_TIMEOUT_S}s"))
-        .env("TOKEN_CACHE_CAPACITY", TOKEN_CACHE_CAPACITY)
-        .env("TOKEN_CACHE_MAX_TTL", TOKEN_CACHE_MAX_TTL)
-        // Away from the workspace root, so a developer's `.env` cannot change the settings.
-        .current_dir(&out)
-        .stderr(log_file(&out, "api")?);
-    let (api_process, first) = dev::start(api, "api", "info", &exited_tx)?;
-    let api_url = first
-        .strip_prefix("listening on ")
-        .with_context(|| format!("unexpected first line from api: {first:?}"))?
-        .to_owned();
+    let mut issuer = start_mock(&release, &out)?;
+    let mut api = start_api(&release, &out, issuer.url())?;
 
     let status = Command::new(release.join("soak"))
-        .args(["--api", &api_url, "--issuer", &issuer])
-        .args(["--api-pid", &api_process.child.id().to_string()])
-        .args(["--seconds", &seconds.to_string()])
+        .args(["--api", api.url(), "--issuer", issuer.url()])
+        .args(["--api-pid", &api.pid().to_string()])
+        .args(["--seconds", &options.seconds.to_string()])
         .args(["--cooldown", &COOLDOWN_S.to_string()])
         .args(["--cache-max-age", &CACHE_MAX_AGE_S.to_string()])
         .args(["--http-timeout", &HTTP_TIMEOUT_S.to_string()])
@@ -95,13 +68,16 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
         .status()
         .context("running the soak driver")?;
     // A server that died during the run is a failure whatever the checks said.
-    if let Ok(name) = exited_rx.try_recv() {
-        bail!(
-            "{name} exited during the soak (see {})",
-            out.join(format!("{name}.log")).display()
-        );
+    for server in [&mut api, &mut issuer] {
+        if let Some(exit) = server.exited()? {
+            bail!(
+                "{} exited during the soak ({exit}; see {})",
+                server.name(),
+                out.join(format!("{}.log", server.name())).display()
+            );
+        }
     }
-    drop((api_process, issuer_process));
+    drop((api, issuer));
     if !status.success() {
         bail!(
             "the soak failed (logs: {})",
@@ -111,42 +87,43 @@ pub fn run(sh: &Shell, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `--seconds N`, default 180 (the driver refuses less than 120).
-fn parse(args: &[String]) -> Result<u64> {
-    let mut seconds = 180;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--seconds" => {
-                seconds = args
-                    .next()
-                    .context("--seconds needs a value")?
-                    .parse()
-                    .context("--seconds takes a whole number")?;
-            }
-            other => bail!("unknown option `{other}`; usage: cargo xtask soak [--seconds N]"),
-        }
-    }
-    Ok(seconds)
+/// The release mock issuer, logging to `out/mock-issuer.log`. Fresh keys every run, in a data
+/// dir of the soak's own: its rotations must not touch the keys `cargo xtask dev` persists, and
+/// every run starts from the same key ring shape.
+fn start_mock(release: &Path, out: &Path) -> Result<Server> {
+    let data_dir = out.join("mock-issuer");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut mock = Command::new(release.join("mock-issuer"));
+    mock.arg("--data-dir")
+        .arg(&data_dir)
+        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+        .stderr(log_file(out, "mock-issuer")?);
+    process::default_log_level(&mut mock, "info");
+    Server::start("mock-issuer", mock, Announce::Issuer)
+}
+
+/// The release api with the soak's short key-cache settings, logging to `out/api.log`.
+fn start_api(release: &Path, out: &Path, issuer: &str) -> Result<Server> {
+    let mut api = Command::new(release.join("api"));
+    api.env("ISSUER_BASE_URL", issuer)
+        .env("AUDIENCE", defaults::API_AUDIENCE)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("JWKS_COOLDOWN", format!("{COOLDOWN_S}s"))
+        .env("JWKS_CACHE_MAX_AGE", format!("{CACHE_MAX_AGE_S}s"))
+        .env("JWKS_STALE_MAX_AGE", STALE_MAX_AGE)
+        .env("HTTP_TIMEOUT", format!("{HTTP_TIMEOUT_S}s"))
+        .env("TOKEN_CACHE_CAPACITY", TOKEN_CACHE_CAPACITY)
+        .env("TOKEN_CACHE_MAX_TTL", TOKEN_CACHE_MAX_TTL)
+        // Outside the repository, so a developer's `.env` cannot change the settings.
+        .current_dir(process::outside_the_repository())
+        .stderr(log_file(out, "api")?);
+    process::default_log_level(&mut api, "info");
+    Server::start("api", api, Announce::Api)
 }
 
 /// `target/soak/NAME.log`, truncated, for a server's stderr (its logs).
-fn log_file(out: &std::path::Path, name: &str) -> Result<File> {
+fn log_file(out: &Path, name: &str) -> Result<File> {
     let path = out.join(format!("{name}.log"));
     File::create(&path).with_context(|| format!("creating {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seconds_default_to_three_minutes() {
-        assert_eq!(parse(&[]).expect("parses"), 180);
-        assert_eq!(
-            parse(&["--seconds".to_owned(), "300".to_owned()]).expect("parses"),
-            300
-        );
-        assert!(parse(&["--minutes".to_owned()]).is_err());
-    }
 }

@@ -5,9 +5,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
+use clap::Args;
 use xshell::{Shell, cmd};
 
 use crate::tools;
+
+/// `cargo xtask test`'s options.
+#[derive(Debug, Args)]
+pub struct Options {
+    /// Passed on to the test runner (cargo nextest run, else cargo test), e.g.
+    /// `cargo xtask test -- -E 'test(verify)'`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub extra: Vec<String>,
+}
 
 /// cargo-deny's version, pinned so `deny.toml`'s format and the checks are the same on every
 /// machine; `tools::ensure` installs it when missing or different.
@@ -24,7 +38,8 @@ const REQUIRE_ADVISORY_DB: &str = "REQUIRE_ADVISORY_DB";
 ///
 /// Tests run under cargo-nextest when it is installed (it is on CI), else `cargo test`.
 /// Snapshots are never written here (`INSTA_UPDATE=no`): a changed answer fails the run.
-pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
+pub fn run(sh: &Shell, options: &Options) -> Result<()> {
+    let extra = &options.extra;
     cmd!(sh, "cargo fmt --all -- --check").run()?;
     cmd!(
         sh,
@@ -55,9 +70,9 @@ pub fn run(sh: &Shell, extra: &[String]) -> Result<()> {
         .run()?;
     }
     // The in-process suite ran above; this certifies the binary users actually run.
-    crate::conformance::run(sh, &[])?;
+    crate::conformance::run(sh, &crate::conformance::Options::default())?;
     // The main command, as a new user runs it: mock tenant + api, tokens, the contract table.
-    crate::dev::run(sh, &["--once".to_owned()])?;
+    crate::dev::run(sh, &crate::dev::Options::once())?;
     supply_chain(sh)
 }
 

@@ -1,5 +1,6 @@
-//! Cargo subcommands the tasks need, installed from crates.io by the repo itself when missing,
-//! so a fresh clone on a fresh machine runs every task without a manual setup step.
+//! The tools the tasks need, installed by the repo itself when missing (cargo subcommands from
+//! crates.io, `wrk` from Debian), so a fresh clone on a fresh machine runs every task without a
+//! manual setup step.
 
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -34,6 +35,21 @@ pub fn ensure(sh: &Shell, subcommand: &str, package: &str, version: &str) -> Res
         "xtask: {package} installed in {}s",
         started.elapsed().as_secs()
     );
+    Ok(())
+}
+
+/// Installs Debian's `wrk` when it is not on the `PATH` (the machines run as root).
+pub fn ensure_wrk(sh: &Shell) -> Result<()> {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("wrk").is_file()));
+    if on_path {
+        return Ok(());
+    }
+    eprintln!("xtask: installing wrk");
+    if cmd!(sh, "apt-get install -y wrk").run().is_err() {
+        cmd!(sh, "apt-get update").run()?;
+        cmd!(sh, "apt-get install -y wrk").run()?;
+    }
     Ok(())
 }
 

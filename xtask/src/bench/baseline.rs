@@ -1,0 +1,172 @@
+//! `cargo xtask bench --baseline REV`: the api as it was at a git revision, measured against
+//! this one in the same run, so a change's effect on throughput is one ratio.
+//!
+//! The api at REV is built in a git worktree under `target/bench/baseline/src`, with its own
+//! target directory (`target/bench/baseline/target`) so the main build is left alone; both are
+//! reused when REV comes back (cargo rebuilds nothing then). The two apis run side by side
+//! against the same mock issuer and take turns under wrk in short rounds, the order flipping
+//! each round, so the noise of a shared machine falls on both alike; each side's figure is the
+//! median of its rounds.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use conformance::load::wrk::{Scenario, Wrk};
+use serde::Serialize;
+use xshell::{Shell, cmd};
+
+use super::report::round;
+use super::scenarios;
+use super::tokens::Tokens;
+use crate::process::Server;
+
+/// Rounds per scenario; each round measures both apis once.
+const ROUNDS: usize = 3;
+
+/// The api built at a revision.
+pub struct Built {
+    /// The revision as given, e.g. `HEAD~1` or `main`.
+    rev: String,
+    /// The commit it named when the run began.
+    commit: String,
+    /// Its release `api` binary.
+    pub api: PathBuf,
+}
+
+/// Builds the api at `rev` (reusing the worktree and its build when they exist).
+pub fn build(sh: &Shell, out: &Path, rev: &str) -> Result<Built> {
+    let spec = format!("{rev}^{{commit}}");
+    let commit = cmd!(sh, "git rev-parse --verify {spec}")
+        .read()
+        .with_context(|| format!("`{rev}` is not a commit of this repository"))?;
+    let dir = out.join("baseline");
+    let worktree = dir.join("src");
+    check_out(sh, &worktree, &commit)?;
+    eprintln!(
+        "bench: building the api at {rev} ({commit}) in {}",
+        worktree.display()
+    );
+    let _cwd = sh.push_dir(&worktree);
+    let _target = sh.push_env("CARGO_TARGET_DIR", dir.join("target"));
+    cmd!(sh, "cargo build --release --locked -p api --bin api").run()?;
+    Ok(Built {
+        rev: rev.to_owned(),
+        commit,
+        api: dir.join("target/release/api"),
+    })
+}
+
+/// A detached worktree at `commit` in `worktree`: made once, then moved between commits.
+fn check_out(sh: &Shell, worktree: &Path, commit: &str) -> Result<()> {
+    if worktree.join(".git").exists() {
+        let head = cmd!(sh, "git -C {worktree} rev-parse HEAD").read()?;
+        if head != commit {
+            cmd!(sh, "git -C {worktree} checkout --quiet --detach {commit}").run()?;
+        }
+        return Ok(());
+    }
+    // --force: a worktree whose directory was deleted (by `cargo clean`) is still registered.
+    cmd!(sh, "git worktree add --force --detach {worktree} {commit}").run()?;
+    Ok(())
+}
+
+/// Both apis' figures for each of [`scenarios::BASELINE`], from `--baseline`.
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    pub rev: String,
+    pub commit: String,
+    pub rounds: usize,
+    /// Seconds each round measures each api.
+    pub seconds: u64,
+    pub scenarios: Vec<Versus>,
+}
+
+/// One scenario on both apis: medians of the rounds, and current over baseline.
+#[derive(Debug, Serialize)]
+pub struct Versus {
+    pub scenario: &'static str,
+    pub baseline_requests_per_second: f64,
+    pub current_requests_per_second: f64,
+    pub ratio: f64,
+}
+
+/// Measures [`scenarios::BASELINE`] on `current` and `baseline` in alternating rounds.
+pub fn compare(
+    wrk: &Wrk,
+    built: &Built,
+    current: &Server,
+    baseline: &Server,
+    tokens: &Tokens,
+) -> Result<Comparison> {
+    let chosen = scenarios::cached(tokens)
+        .into_iter()
+        .filter(|scenario| scenarios::BASELINE.contains(&scenario.name));
+    let mut versus = Vec::new();
+    for scenario in chosen {
+        let (old, new) = rounds(wrk, &scenario, baseline, current)?;
+        eprintln!(
+            "bench: {} against {}: {new:.0} req/s, was {old:.0}",
+            scenario.name, built.rev
+        );
+        versus.push(Versus {
+            scenario: scenario.name,
+            baseline_requests_per_second: round(old, 1),
+            current_requests_per_second: round(new, 1),
+            ratio: round(new / old, 4),
+        });
+    }
+    Ok(Comparison {
+        rev: built.rev.clone(),
+        commit: built.commit.clone(),
+        rounds: ROUNDS,
+        seconds: wrk.seconds,
+        scenarios: versus,
+    })
+}
+
+/// [`ROUNDS`] rounds of `scenario` on both servers, the first to go alternating; each side's
+/// median req/s, baseline first.
+fn rounds(
+    wrk: &Wrk,
+    scenario: &Scenario,
+    baseline: &Server,
+    current: &Server,
+) -> Result<(f64, f64)> {
+    let mut old = Vec::with_capacity(ROUNDS);
+    let mut new = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let mut turns = [(baseline, &mut old), (current, &mut new)];
+        if round % 2 == 1 {
+            turns.reverse();
+        }
+        for (server, figures) in turns {
+            figures.push(
+                wrk.run(&super::target(server), scenario)?
+                    .requests_per_second,
+            );
+        }
+    }
+    Ok((median(old), median(new)))
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len().is_multiple_of(2) {
+        (values[middle - 1] + values[middle]) / 2.0
+    } else {
+        values[middle]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_resists_one_noisy_round() {
+        assert_eq!(median(vec![10_000.0, 3_000.0, 10_400.0]), 10_000.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+}
