@@ -1,23 +1,25 @@
 //! The catalogue: every case the suite runs, as data.
 //!
-//! Expectations are written from `shared/reference/contract.md` and the RFCs, never copied from
-//! what a server answers. Each case says whose rule it checks: [`Origin::Reference`] cases are
-//! the Express original's contract, which any conforming server keeps; [`Origin::Project`]
-//! cases are this project's stricter rules (RFC 8725 hardening, refusing query tokens, …),
-//! which the original is expected to fail.
+//! Expectations are written from the project's `CONTRACT.md` and the RFCs, never copied from
+//! what a server answers; each group of cases below names the contract rows it checks. Each
+//! case says whose rule it checks: [`Origin::Reference`] cases are the Express original's
+//! contract (the rows marked R), which any conforming server keeps; [`Origin::Project`] cases
+//! are this project's stricter rules (the rows marked P: RFC 8725 hardening, refusing query
+//! tokens, …), which the original is expected to fail.
 
 use serde_json::{Value, json};
 
 /// Whose rule a case checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
-    /// The reference contract (the Express quickstart on `express-oauth2-jwt-bearer` 1.10.0).
+    /// The reference contract (the Express quickstart on `express-oauth2-jwt-bearer` 1.10.0):
+    /// a row marked R in `CONTRACT.md`.
     Reference,
-    /// This project's stricter rules.
+    /// This project's stricter rules: a row marked P in `CONTRACT.md`.
     Project,
 }
 
-/// The three routes.
+/// The three routes (`CONTRACT.md` §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// `GET /api/public`: no guard.
@@ -38,7 +40,7 @@ impl Route {
         }
     }
 
-    /// The exact `message` of the route's 200 body.
+    /// The exact `message` of the route's 200 body (`CONTRACT.md` §1 rows 1–3).
     pub fn message(self) -> &'static str {
         match self {
             Route::Public => {
@@ -187,7 +189,7 @@ pub enum Placement {
     HeaderAndQuery,
 }
 
-/// The challenge a case expects.
+/// The challenge a case expects (`CONTRACT.md` §3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Challenge {
     /// No `WWW-Authenticate` header.
@@ -215,27 +217,27 @@ impl Expect {
         status: 200,
         challenge: Challenge::Absent,
     };
-    /// 401 with a bare challenge: no token.
+    /// 401 with a bare challenge: no token (`CONTRACT.md` §3 row 1).
     pub const NO_TOKEN: Expect = Expect {
         status: 401,
         challenge: Challenge::Bare,
     };
-    /// 400 with a bare challenge: a malformed `Authorization` header.
+    /// 400 with a bare challenge: a malformed `Authorization` header (§3 row 2).
     pub const MALFORMED: Expect = Expect {
         status: 400,
         challenge: Challenge::Bare,
     };
-    /// 400 `invalid_request`.
+    /// 400 `invalid_request` (§3 row 3).
     pub const INVALID_REQUEST: Expect = Expect {
         status: 400,
         challenge: Challenge::Error("invalid_request"),
     };
-    /// 401 `invalid_token`.
+    /// 401 `invalid_token` (§3 row 4).
     pub const INVALID_TOKEN: Expect = Expect {
         status: 401,
         challenge: Challenge::Error("invalid_token"),
     };
-    /// 403 `insufficient_scope` for `read:messages`.
+    /// 403 `insufficient_scope` for `read:messages` (§3 row 5).
     pub const MISSING_SCOPE: Expect = Expect {
         status: 403,
         challenge: Challenge::InsufficientScope("read:messages"),
@@ -359,17 +361,18 @@ impl Builder {
 
 use Origin::{Project, Reference};
 
-/// Every case of the suite.
+/// Every case of the suite, in a stable order (the snapshot of our answers follows it). Each
+/// group names the `CONTRACT.md` rows it checks.
 #[expect(
     clippy::too_many_lines,
-    reason = "a data table: one entry per case, grouped by rule"
+    reason = "a data table: one entry per case, grouped as CONTRACT.md's sections are"
 )]
 pub fn catalogue() -> Vec<Case> {
     let mut b = Builder(Vec::new());
     let valid = Recipe::valid;
     let set = |value: Value| Val::Set(value);
 
-    // The public route is untouched by authentication.
+    // The public route is untouched by authentication: §1 row 1.
     b.add(
         Route::Public,
         "no-token",
@@ -395,7 +398,7 @@ pub fn catalogue() -> Vec<Case> {
         Expect::OK,
     );
 
-    // The contract's error table, on both protected routes.
+    // A valid token on both protected routes: §1 rows 2 and 3. No token: §3 row 1.
     b.accepted("valid-token", Reference, valid());
     b.protected(
         "no-token",
@@ -404,6 +407,7 @@ pub fn catalogue() -> Vec<Case> {
         Placement::Nowhere,
         Expect::NO_TOKEN,
     );
+    // Where the token is, and the 400s for everything else: §2 rows 1–3, 6 and 7.
     b.protected(
         "lowercase-scheme",
         Reference,
@@ -462,7 +466,7 @@ pub fn catalogue() -> Vec<Case> {
         Expect::MALFORMED,
     );
 
-    // Time.
+    // Time: §6 rows 4–6.
     b.invalid(
         "expired",
         Reference,
@@ -505,7 +509,7 @@ pub fn catalogue() -> Vec<Case> {
         valid().claim("nbf", set(json!("0"))),
     );
 
-    // Audience.
+    // Audience: §6 row 3.
     b.invalid(
         "wrong-audience",
         Reference,
@@ -537,7 +541,7 @@ pub fn catalogue() -> Vec<Case> {
         valid().claim("aud", set(json!(7))),
     );
 
-    // Issuer (the forge replaces `{issuer}` and `{issuer-without-slash}`).
+    // Issuer: §6 row 2 (the forge replaces `{issuer}` and `{issuer-without-slash}`).
     b.invalid(
         "wrong-issuer",
         Reference,
@@ -559,7 +563,7 @@ pub fn catalogue() -> Vec<Case> {
         valid().claim("iss", set(json!(["{issuer}"]))),
     );
 
-    // Other claim types (RFC 9068 §2.2).
+    // Other claim types (RFC 9068 §2.2): §6 row 8.
     b.invalid(
         "sub-is-a-number",
         Reference,
@@ -571,7 +575,7 @@ pub fn catalogue() -> Vec<Case> {
         valid().claim("jti", set(json!({"id": 1}))),
     );
 
-    // Scopes.
+    // Scopes: §7 rows 1 and 2, §6 row 10.
     b.scope_refused(
         "no-scope-claim",
         Reference,
@@ -615,7 +619,7 @@ pub fn catalogue() -> Vec<Case> {
         valid().claim("scope", set(json!(["write:messages", "read:messages"]))),
     );
 
-    // Hostile tokens (RFC 8725).
+    // Hostile tokens (RFC 8725), each group with its row. `alg` none: §4 row 8.
     for spelling in ["none", "None", "NONE", "nOnE"] {
         b.invalid(
             &format!("alg-{spelling}-unsigned"),
@@ -634,6 +638,7 @@ pub fn catalogue() -> Vec<Case> {
             keep_signature: true,
         }),
     );
+    // HMAC with the issuer's public key as the secret: §4 row 9.
     for (what, form) in [
         ("hs256-with-public-key-spki-pem", KeyForm::SpkiPem),
         ("hs256-with-public-key-pkcs1-pem", KeyForm::Pkcs1Pem),
@@ -647,11 +652,13 @@ pub fn catalogue() -> Vec<Case> {
             valid().tamper(Tamper::HmacWithPublicKey(form)),
         );
     }
+    // No signature: §4 row 5.
     b.invalid(
         "signature-stripped",
         Reference,
         valid().tamper(Tamper::StripSignature),
     );
+    // A signature that does not verify: §5 row 2.
     b.invalid(
         "signature-truncated",
         Reference,
@@ -667,6 +674,7 @@ pub fn catalogue() -> Vec<Case> {
         Reference,
         valid().signed_by(Signer::Foreign),
     );
+    // Keys only from the issuer's JWKS, never from the header: §5 row 1.
     b.invalid(
         "unknown-kid",
         Reference,
@@ -701,6 +709,7 @@ pub fn catalogue() -> Vec<Case> {
             set(json!(["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"])),
         ),
     );
+    // Unsupported header members: §4 row 11; five segments (JWE): §4 row 4.
     b.invalid(
         "unknown-crit",
         Reference,
@@ -709,16 +718,19 @@ pub fn catalogue() -> Vec<Case> {
             .header("urn:example:unknown", set(json!(true))),
     );
     b.invalid("jwe", Reference, valid().tamper(Tamper::Jwe));
+    // Off the algorithm allow-list: §4 row 10.
     b.invalid(
         "rs384-not-allowed",
         Reference,
         valid().header("alg", set(json!("RS384"))),
     );
+    // One spelling per token: §4 row 3.
     b.invalid(
         "non-canonical-base64url",
         Project,
         valid().tamper(Tamper::NonCanonicalSignature),
     );
+    // A member twice: §6 row 1 (claims), §4 row 7 (header).
     b.invalid(
         "duplicate-claim",
         Project,
@@ -729,6 +741,7 @@ pub fn catalogue() -> Vec<Case> {
         Project,
         valid().tamper(Tamper::DuplicateAlg),
     );
+    // Bounded work: §4 row 1 (size), §6 row 1 (nesting).
     b.invalid(
         "oversized-token",
         Project,
@@ -739,6 +752,7 @@ pub fn catalogue() -> Vec<Case> {
         Project,
         valid().tamper(Tamper::DeepJson(1000)),
     );
+    // Explicit typing: §4 row 12.
     b.invalid(
         "typ-not-a-jwt",
         Project,
