@@ -65,10 +65,10 @@ pub struct ServerLimits {
     pub header_read_timeout: Duration,
     /// The largest request body, in bytes: a larger `Content-Length` gets 413 before the app
     /// runs, and reading past it fails, which the app answers 413. This is the one body limit:
-    /// it also bounds the form body the authentication core reads for an `access_token`, and
-    /// axum's own 2 MiB default for body extractors is lifted, so it governs above that too (a
-    /// route may still set a smaller `DefaultBodyLimit`). Default: 64 KiB; the quickstart's
-    /// routes take no body.
+    /// it also bounds the form body the authentication core reads for an `access_token`. axum's
+    /// body extractors (that read included) keep their own default cap of 2 MiB on top; an app
+    /// that needs more sets `axum::extract::DefaultBodyLimit` on its routes. Default: 64 KiB;
+    /// the quickstart's routes take no body.
     pub max_body_bytes: usize,
     /// The longest a request may take from its head to its response head, including reading
     /// its body; slower ones get 408. Longer than two issuer fetches at their default timeout
