@@ -6,12 +6,13 @@
 //! reused when REV comes back (cargo rebuilds nothing then). The two apis run side by side
 //! against the same mock issuer and take turns under wrk in short rounds, the order flipping
 //! each round, so the noise of a shared machine falls on both alike; each side's figure is the
-//! median of its rounds.
+//! median of its rounds. Requests per second move with whatever else the machine runs; the
+//! server's CPU time per request moves far less, so both are reported.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use conformance::load::wrk::{Scenario, Wrk};
+use conformance::load::wrk::{Measurement, Scenario, Wrk};
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
@@ -21,7 +22,7 @@ use super::tokens::Tokens;
 use crate::process::Server;
 
 /// Rounds per scenario; each round measures both apis once.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// The api built at a revision.
 pub struct Built {
@@ -81,13 +82,37 @@ pub struct Comparison {
     pub scenarios: Vec<Versus>,
 }
 
-/// One scenario on both apis: medians of the rounds, and current over baseline.
+/// One scenario on both apis: medians of the rounds, and current over baseline (above 1 is
+/// faster for req/s, dearer for CPU).
 #[derive(Debug, Serialize)]
 pub struct Versus {
     pub scenario: &'static str,
     pub baseline_requests_per_second: f64,
     pub current_requests_per_second: f64,
     pub ratio: f64,
+    /// The server's CPU time per request, in microseconds.
+    pub baseline_cpu_us_per_request: f64,
+    pub current_cpu_us_per_request: f64,
+    pub cpu_ratio: f64,
+}
+
+/// One side's medians over the rounds.
+struct Side {
+    requests_per_second: f64,
+    cpu_us_per_request: f64,
+}
+
+impl Side {
+    fn of(measurements: &[Measurement]) -> Self {
+        Side {
+            requests_per_second: median(measurements.iter().map(|m| m.requests_per_second)),
+            cpu_us_per_request: median(
+                measurements
+                    .iter()
+                    .map(|m| m.server_cores / m.requests_per_second * 1e6),
+            ),
+        }
+    }
 }
 
 /// Measures [`scenarios::BASELINE`] on `current` and `baseline` in alternating rounds.
@@ -105,14 +130,22 @@ pub fn compare(
     for scenario in chosen {
         let (old, new) = rounds(wrk, &scenario, baseline, current)?;
         eprintln!(
-            "bench: {} against {}: {new:.0} req/s, was {old:.0}",
-            scenario.name, built.rev
+            "bench: {} against {}: {:.0} req/s, was {:.0}; {:.1} CPU µs/req, was {:.1}",
+            scenario.name,
+            built.rev,
+            new.requests_per_second,
+            old.requests_per_second,
+            new.cpu_us_per_request,
+            old.cpu_us_per_request
         );
         versus.push(Versus {
             scenario: scenario.name,
-            baseline_requests_per_second: round(old, 1),
-            current_requests_per_second: round(new, 1),
-            ratio: round(new / old, 4),
+            baseline_requests_per_second: round(old.requests_per_second, 1),
+            current_requests_per_second: round(new.requests_per_second, 1),
+            ratio: round(new.requests_per_second / old.requests_per_second, 4),
+            baseline_cpu_us_per_request: round(old.cpu_us_per_request, 2),
+            current_cpu_us_per_request: round(new.cpu_us_per_request, 2),
+            cpu_ratio: round(new.cpu_us_per_request / old.cpu_us_per_request, 4),
         });
     }
     Ok(Comparison {
@@ -125,13 +158,13 @@ pub fn compare(
 }
 
 /// [`ROUNDS`] rounds of `scenario` on both servers, the first to go alternating; each side's
-/// median req/s, baseline first.
+/// medians, baseline first.
 fn rounds(
     wrk: &Wrk,
     scenario: &Scenario,
     baseline: &Server,
     current: &Server,
-) -> Result<(f64, f64)> {
+) -> Result<(Side, Side)> {
     let mut old = Vec::with_capacity(ROUNDS);
     let mut new = Vec::with_capacity(ROUNDS);
     for round in 0..ROUNDS {
@@ -140,17 +173,15 @@ fn rounds(
             turns.reverse();
         }
         for (server, figures) in turns {
-            figures.push(
-                wrk.run(&super::target(server), scenario)?
-                    .requests_per_second,
-            );
+            figures.push(wrk.run(&super::target(server), scenario)?);
         }
     }
-    Ok((median(old), median(new)))
+    Ok((Side::of(&old), Side::of(&new)))
 }
 
 /// The middle value (the mean of the two middle ones for an even count).
-fn median(mut values: Vec<f64>) -> f64 {
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
     if values.len().is_multiple_of(2) {
@@ -166,7 +197,7 @@ mod tests {
 
     #[test]
     fn the_median_resists_one_noisy_round() {
-        assert_eq!(median(vec![10_000.0, 3_000.0, 10_400.0]), 10_000.0);
-        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median([10_000.0, 3_000.0, 10_400.0].into_iter()), 10_000.0);
+        assert_eq!(median([4.0, 1.0, 3.0, 2.0].into_iter()), 2.5);
     }
 }

@@ -252,11 +252,12 @@ impl Report {
     }
 }
 
-/// `--baseline`'s section: each scenario's median req/s on both apis and their ratio.
+/// `--baseline`'s section: each scenario's medians on both apis, req/s and the server's CPU
+/// time per request, with current over baseline.
 fn baseline_section(out: &mut String, comparison: &Comparison) {
     let _ = writeln!(
         out,
-        "\nAgainst the api at {} ({}): median req/s of {} alternating rounds of {} s",
+        "\nAgainst the api at {} ({}): medians of {} alternating rounds of {} s",
         comparison.rev,
         &comparison.commit[..comparison.commit.len().min(12)],
         comparison.rounds,
@@ -264,17 +265,20 @@ fn baseline_section(out: &mut String, comparison: &Comparison) {
     );
     let _ = writeln!(
         out,
-        "  {:<34} {:>10} {:>10} {:>17}",
-        "scenario", "baseline", "current", "current/baseline"
+        "  {:<28} {:>9} {:>9} {:>7}   {:>12} {:>12} {:>7}",
+        "scenario", "req/s was", "req/s now", "ratio", "CPU µs/req was", "now", "ratio"
     );
     for row in &comparison.scenarios {
         let _ = writeln!(
             out,
-            "  {:<34} {:>10.0} {:>10.0} {:>17.3}",
+            "  {:<28} {:>9.0} {:>9.0} {:>7.3}   {:>12.1} {:>12.1} {:>7.3}",
             row.scenario,
             row.baseline_requests_per_second,
             row.current_requests_per_second,
-            row.ratio
+            row.ratio,
+            row.baseline_cpu_us_per_request,
+            row.current_cpu_us_per_request,
+            row.cpu_ratio
         );
     }
 }
