@@ -96,9 +96,7 @@ impl Server {
 
     /// `VmHWM`: the peak resident memory since start, in KiB.
     pub fn peak_memory_kib(&self) -> Result<u64> {
-        let path = format!("/proc/{}/status", self.pid());
-        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-        vm_hwm_kib(&status).with_context(|| format!("no VmHWM in {path}"))
+        conformance::load::proc::memory_kib(self.pid(), "VmHWM")
     }
 }
 
@@ -156,17 +154,6 @@ fn first_line(stdout: ChildStdout, limit: Duration) -> Result<Option<String>> {
     Ok(line.map(|line| line.trim_end().to_owned()))
 }
 
-/// The `VmHWM:   1234 kB` line of `/proc/PID/status`.
-fn vm_hwm_kib(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,13 +198,5 @@ mod tests {
         let (index, status) = wait_for_any(&mut servers).expect("waits");
 
         assert_eq!((servers[index].name(), status.code()), ("b", Some(4)));
-    }
-
-    #[test]
-    fn peak_memory_is_read_from_proc_status() {
-        let status = "Name:\tapi\nVmPeak:\t  9000 kB\nVmHWM:\t    4321 kB\nVmRSS:\t 4000 kB\n";
-
-        assert_eq!(vm_hwm_kib(status), Some(4321));
-        assert_eq!(vm_hwm_kib("Name:\tapi\n"), None);
     }
 }

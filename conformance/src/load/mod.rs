@@ -4,6 +4,8 @@
 //!
 //! - [`soak`]: bounded load while a fault script cycles the mock issuer; per-phase checks.
 //! - [`wrk`]: one `wrk` scenario (method, path, token source, expected status) and its figures.
+//! - [`proc`]: a server process's memory and CPU time, from Linux's `/proc`.
 
+pub mod proc;
 pub mod soak;
 pub mod wrk;

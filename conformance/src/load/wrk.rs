@@ -13,6 +13,8 @@ use std::process::Command;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
+use super::proc::cpu_seconds;
+
 /// How wrk runs: the same for every scenario of a benchmark.
 #[derive(Debug, Clone)]
 pub struct Wrk {
@@ -249,30 +251,6 @@ impl WrkResult {
     }
 }
 
-/// User plus system CPU time of process `pid` so far, in seconds.
-pub fn cpu_seconds(pid: u32) -> Result<f64> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let ticks = cpu_ticks(&stat).with_context(|| format!("parsing {path}"))?;
-    // Linux reports in USER_HZ, 100 per second on every architecture it runs on.
-    Ok(ticks as f64 / 100.0)
-}
-
-/// `utime + stime` of a `/proc/PID/stat` line, in clock ticks.
-fn cpu_ticks(stat: &str) -> Result<u64> {
-    // The command name may hold spaces and parentheses; the fields after its last `)` do not.
-    let after_name = stat.rfind(')').context("no command name")?;
-    let fields: Vec<&str> = stat[after_name + 1..].split_whitespace().collect();
-    // Fields 14 and 15 of proc(5); the state (field 3) is the first after the name.
-    let field = |n: usize| -> Result<u64> {
-        let value = fields.get(n - 3).with_context(|| format!("no field {n}"))?;
-        value
-            .parse()
-            .with_context(|| format!("field {n}: {value:?}"))
-    };
-    Ok(field(14)? + field(15)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,13 +331,5 @@ mod tests {
         assert!(result(100, 0).check(401).is_ok());
         assert!(result(99, 0).check(401).is_err());
         assert!(result(0, 3).check(200).is_err());
-    }
-
-    #[test]
-    fn cpu_time_is_utime_plus_stime_after_the_command_name() {
-        let stat = "4242 (api (worker) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 123 45 0 0 20 0 3 0 100 0 0";
-
-        assert_eq!(cpu_ticks(stat).expect("parses"), 168);
-        assert!(cpu_ticks("4242 (api) S 1").is_err());
     }
 }

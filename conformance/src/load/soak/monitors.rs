@@ -10,6 +10,7 @@ use reqwest::Url;
 use tokio::task::JoinHandle;
 
 use super::traffic::{Shared, client, ticker};
+use crate::load::proc;
 
 /// The `/api/public` probe's figures.
 #[derive(Debug, Default)]
@@ -188,7 +189,7 @@ async fn sample_memory(shared: Arc<Shared>, pid: u32, deadline: Instant) -> Vec<
         let Some(rss_kib) = std::fs::read_to_string(&path)
             .ok()
             .as_deref()
-            .and_then(vm_rss)
+            .and_then(|status| proc::status_kib(status, "VmRSS"))
         else {
             continue;
         };
@@ -199,18 +200,6 @@ async fn sample_memory(shared: Arc<Shared>, pid: u32, deadline: Instant) -> Vec<
         });
     }
     samples
-}
-
-/// The `VmRSS:` line of a `/proc/PID/status`, in KiB.
-fn vm_rss(status: &str) -> Option<u64> {
-    status.lines().find_map(|line| {
-        line.strip_prefix("VmRSS:")?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
-    })
 }
 
 /// The running monitors.
