@@ -1,6 +1,7 @@
 //! A typed async client for an issuer: client-credentials tokens from this mock or a real Auth0
 //! tenant, and the mock's admin surface (keys, faults, request counts). It speaks exactly the
-//! wire types the server's routes use ([`crate::admin`], [`crate::oauth`]).
+//! wire types the server's routes use ([`crate::admin`], [`crate::oauth`]). A mock that guards
+//! its admin surface with a token gets it from [`IssuerClient::with_admin_token`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), mock_issuer::client::ClientError> {
@@ -29,11 +30,14 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::admin::{AdminError, Endpoint, Fault, FaultTable, KeySummary, RequestCounts};
-use crate::oauth::{ClientCredentials, OAuthErrorBody, TokenResponse};
+use crate::oauth::{ClientCredentials, OAuthErrorBody, Secret, TokenResponse};
 
 /// The timeout [`IssuerClient::new`] gives every request: rotations generate an RSA key, which
 /// takes seconds on a small busy machine.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the admin surface's paths start, relative to the issuer URL.
+const ADMIN_PATH: &str = "_mock/";
 
 /// How much of an unexpected, unstructured error body an error message keeps.
 const BODY_EXCERPT_CHARS: usize = 200;
@@ -54,8 +58,9 @@ pub enum ClientError {
     #[error(transparent)]
     Transport(#[from] reqwest::Error),
     /// The issuer refused with an OAuth error body, as Auth0 does (`access_denied`, …); also
-    /// what a status fault answers.
-    #[error("{url} answered {status} {error}: {description}")]
+    /// what a status fault answers. The message shows the issuer's text with its control
+    /// characters escaped, so it is safe in a log line; the fields hold it as sent.
+    #[error("{url} answered {status} {}: {}", Escaped(error), Escaped(description))]
     Refused {
         /// The URL called.
         url: String,
@@ -67,8 +72,8 @@ pub enum ClientError {
         description: String,
     },
     /// Any other unexpected status: the admin surface's [`AdminError`] text, or the start of
-    /// the body.
-    #[error("{url} answered {status}: {message}")]
+    /// the body (escaped in the message, as sent in the field).
+    #[error("{url} answered {status}: {}", Escaped(message))]
     Status {
         /// The URL called.
         url: String,
@@ -136,6 +141,25 @@ impl ClientError {
     }
 }
 
+/// Text from the issuer, shown with control characters (CR, LF, NUL, ESC, NEL, the Unicode line
+/// and paragraph separators…) escaped, so that an answer cannot start a line of its own in
+/// whatever log the error is written to.
+struct Escaped<'a>(&'a str);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        for c in self.0.chars() {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A client for one issuer: `https://TENANT/` for Auth0 (only
 /// [`client_credentials`](IssuerClient::client_credentials) applies there), or a mock issuer's
 /// URL for everything. Cheap to clone; clones share connections.
@@ -143,6 +167,8 @@ impl ClientError {
 pub struct IssuerClient {
     http: reqwest::Client,
     base: Url,
+    /// Sent as `Authorization: Bearer` on admin calls only; `Debug` redacts it.
+    admin_token: Option<Secret>,
 }
 
 impl IssuerClient {
@@ -179,7 +205,21 @@ impl IssuerClient {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("not an http or https URL".to_owned()));
         }
-        Ok(Self { http, base: url })
+        Ok(Self {
+            http,
+            base: url,
+            admin_token: None,
+        })
+    }
+
+    /// Sends `token` as `Authorization: Bearer <token>` with every admin call (those under
+    /// `/_mock/`), for a mock issuer that requires one (`--admin-token`, `MOCK_ADMIN_TOKEN`, or
+    /// the token a non-loopback `serve` prints). Default: none. The token endpoint and
+    /// `/healthz` never get it.
+    #[must_use]
+    pub fn with_admin_token(mut self, token: impl Into<Secret>) -> Self {
+        self.admin_token = Some(token.into());
+        self
     }
 
     /// The issuer URL, with its trailing slash.
@@ -303,9 +343,15 @@ impl IssuerClient {
             base: self.base.to_string(),
             reason: e.to_string(),
         })?;
-        let response = with_body(self.http.request(method, url.clone()))
-            .send()
-            .await?;
+        let mut request = self.http.request(method, url.clone());
+        if let Some(token) = self
+            .admin_token
+            .as_ref()
+            .filter(|_| path.starts_with(ADMIN_PATH))
+        {
+            request = request.bearer_auth(token.expose());
+        }
+        let response = with_body(request).send().await?;
         let status = response.status();
         let body = response.bytes().await?;
         if status.is_success() {

@@ -1,4 +1,5 @@
-//! The tenant's configuration: where to listen, which APIs and clients exist, where keys live.
+//! The tenant's configuration: where to listen, which APIs and clients exist, where keys live, and
+//! what the admin surface requires.
 //!
 //! The same types are read from a TOML file by the binary and built in code by tests.
 
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::oauth::Secret;
 
 /// The longest token lifetime Auth0 accepts for an API, in seconds (30 days).
 pub const MAX_TOKEN_LIFETIME: u64 = 2_592_000;
@@ -59,6 +61,11 @@ pub struct IssuerConfig {
     pub apis: Vec<ApiConfig>,
     /// The applications. Default: [`ClientConfig::defaults`].
     pub clients: Vec<ClientConfig>,
+    /// The bearer token every request under `/_mock/` must carry (`Authorization: Bearer …`,
+    /// compared in constant time; anything else is `401`). Default `None`: the admin surface is
+    /// open, which is safe only on a loopback address such as the default `127.0.0.1:0`.
+    /// Auth0's endpoints and `/healthz` never need it.
+    pub admin_token: Option<Secret>,
 }
 
 impl Default for IssuerConfig {
@@ -70,6 +77,7 @@ impl Default for IssuerConfig {
             body_limit: defaults::BODY_LIMIT,
             apis: vec![ApiConfig::default()],
             clients: ClientConfig::defaults(),
+            admin_token: None,
         }
     }
 }
@@ -86,6 +94,13 @@ impl IssuerConfig {
     #[must_use]
     pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets [`IssuerConfig::admin_token`]: the admin surface requires `token`.
+    #[must_use]
+    pub fn with_admin_token(mut self, token: impl Into<Secret>) -> Self {
+        self.admin_token = Some(token.into());
         self
     }
 

@@ -22,6 +22,15 @@ pub enum Error {
     /// Binding or serving the socket failed.
     #[error("network: {0}")]
     Net(#[from] std::io::Error),
+    /// The data dir is writable by other users, or the key ring readable by them. Refused
+    /// rather than repaired: someone else may already have replaced or read the keys.
+    #[error("{path}: {reason}")]
+    Exposed {
+        /// The directory or file concerned.
+        path: PathBuf,
+        /// Its mode, what others can do with it, and the command that closes it.
+        reason: String,
+    },
     /// The persisted key ring is unreadable (corrupt or from an incompatible version).
     #[error("key ring {path}: {reason}")]
     KeyRing {

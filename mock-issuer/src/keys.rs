@@ -19,7 +19,7 @@ use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 
 use crate::admin::KeySummary;
-use crate::{Error, cert};
+use crate::{Error, cert, owner_only};
 
 /// RSA modulus size, Auth0's.
 const KEY_BITS: usize = 2048;
@@ -225,9 +225,11 @@ impl KeyRing {
     /// A ring persisted from another seed (or none) than `source`'s is replaced: asking for a
     /// seed is asking for that seed's keys.
     pub fn load_or_generate(data_dir: &Path, source: KeySource) -> Result<Self, Error> {
+        owner_only::create_or_check_dir(data_dir)?;
         let path = data_dir.join(KEYRING_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
+                owner_only::check_file(&path)?;
                 let stored: StoredRing =
                     serde_json::from_str(&text).map_err(|e| Error::KeyRing {
                         path: path.clone(),
@@ -240,7 +242,7 @@ impl KeyRing {
                 if stored.version == KEYRING_VERSION && stored.seed == wanted_seed {
                     return Self::from_stored(&stored, &path);
                 }
-                tracing::warn!(path = %path.display(), "replacing the persisted key ring: it was made from another seed or version");
+                tracing::warn!(path = ?path, "replacing the persisted key ring: it was made from another seed or version");
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(&path, e)),
@@ -262,9 +264,9 @@ impl KeyRing {
     }
 
     /// Writes the ring to `data_dir/keyring.json` atomically (temp file, then rename), readable
-    /// by the owner only since it holds private keys.
+    /// by the owner only since it holds private keys, in a data dir only the owner can write.
     pub fn save(&self, data_dir: &Path) -> Result<(), Error> {
-        std::fs::create_dir_all(data_dir).map_err(|e| Error::io(data_dir, e))?;
+        owner_only::create_or_check_dir(data_dir)?;
         let stored = StoredRing {
             version: KEYRING_VERSION,
             seed: match self.source {
@@ -283,7 +285,7 @@ impl KeyRing {
         let text = serde_json::to_string_pretty(&stored).map_err(|e| Error::Key(e.to_string()))?;
         let path = data_dir.join(KEYRING_FILE);
         let tmp: PathBuf = data_dir.join(format!("{KEYRING_FILE}.tmp"));
-        write_private(&tmp, text.as_bytes())?;
+        owner_only::write_file(&tmp, text.as_bytes())?;
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
     }
 
@@ -323,21 +325,6 @@ impl KeyRing {
             previous: self.previous.as_ref().map(|k| k.kid.clone()),
         }
     }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io(path, e))
 }
 
 #[derive(Serialize, Deserialize)]

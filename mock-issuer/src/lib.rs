@@ -3,7 +3,9 @@
 //! It serves what a resource server reads from a tenant (discovery at both well-known paths,
 //! the JWKS with current, next and previous keys, client-credentials tokens at `/oauth/token`)
 //! in Auth0's exact shapes, and lets a test rotate keys, inject faults and count fetches: in
-//! process through [`MockIssuer`], or over HTTP through its admin surface under `/_mock/`.
+//! process through [`MockIssuer`], or over HTTP through its admin surface under `/_mock/`
+//! (behind a bearer token when [`IssuerConfig::admin_token`] is set, as `mock-issuer serve` sets
+//! it on any address but loopback: see [`admin_access`]).
 //!
 //! [`IssuerClient`] is the other side: a typed async client for the token endpoint (of this
 //! issuer or a real Auth0 tenant) and for the admin surface. Server and client share the wire
@@ -21,13 +23,16 @@
 //! ```
 
 pub mod admin;
+pub mod admin_access;
 mod cert;
 pub mod client;
 pub mod config;
+mod constant_time;
 mod error;
 mod faults;
 mod keys;
 pub mod oauth;
+mod owner_only;
 mod routes;
 pub mod server;
 mod token;

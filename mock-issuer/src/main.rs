@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use mock_issuer::admin_access::{ADMIN_TOKEN_ENV, AdminAccess};
 use mock_issuer::server::{self, AppState};
 use mock_issuer::{ClientCredentials, Dialect, IssuerConfig, TokenSpec};
 use serde_json::Value;
@@ -47,6 +48,8 @@ enum Command {
         /// Port to bind; 0 lets the OS choose (the first line tells which).
         #[arg(long, default_value_t = 4000)]
         port: u16,
+        #[command(flatten)]
+        admin: AdminArgs,
     },
     /// Print a signed token, offline, with the persisted current key.
     Mint(MintArgs),
@@ -58,6 +61,20 @@ enum Command {
     RevokePrevious,
     /// Print the JWKS the server would publish.
     Jwks,
+}
+
+/// Who may use the admin surface under `/_mock/` (rotation, faults, counters).
+#[derive(Debug, Args)]
+struct AdminArgs {
+    /// Bearer token every request under `/_mock/` must carry, on any address. Default:
+    /// $MOCK_ADMIN_TOKEN (preferable: a flag shows in `ps`); without either, none on a loopback
+    /// address and, on any other, a random one printed in the banner.
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
+    /// Serve `/_mock/` without a token on a non-loopback address: anyone who can reach the port
+    /// can rotate the keys and inject faults. Prints a warning.
+    #[arg(long)]
+    open_admin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -111,12 +128,15 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing() {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
-    // Logs go to stderr so stdout stays machine-readable (its first line is the issuer URL).
+    // Logs go to stderr so stdout stays machine-readable (its first line is the issuer URL);
+    // colours only on a terminal, so a log file holds no escape sequences.
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }
@@ -124,7 +144,7 @@ fn init_tracing() {
 fn run(cli: Cli) -> Result<()> {
     let config = tenant_config(&cli.tenant)?;
     match cli.command {
-        Command::Serve { host, port } => serve(config, &host, port),
+        Command::Serve { host, port, admin } => serve(config, &host, port, admin),
         Command::Mint(args) => {
             let spec = token_spec(&args)?;
             let state = AppState::new(config, normalise_issuer(&args.issuer))?;
@@ -227,20 +247,40 @@ fn token_spec(args: &MintArgs) -> Result<TokenSpec> {
     Ok(spec)
 }
 
+/// The admin surface's guard for a server bound to `addr`, from `args` and the environment.
+fn admin_access(addr: SocketAddr, args: AdminArgs) -> Result<AdminAccess> {
+    let env = match std::env::var(ADMIN_TOKEN_ENV) {
+        Ok(token) => Some(token),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{ADMIN_TOKEN_ENV} is not UTF-8"),
+    };
+    Ok(AdminAccess::decide(
+        addr.ip(),
+        args.admin_token,
+        env,
+        args.open_admin,
+    )?)
+}
+
 #[tokio::main]
-async fn serve(config: IssuerConfig, host: &str, port: u16) -> Result<()> {
+async fn serve(mut config: IssuerConfig, host: &str, port: u16, admin: AdminArgs) -> Result<()> {
     let listener = TcpListener::bind((host, port))
         .await
         .with_context(|| format!("binding {host}:{port}"))?;
     let addr: SocketAddr = listener.local_addr()?;
     let issuer = server::issuer_url(addr);
+    let access = admin_access(addr, admin)?;
+    config.admin_token = access.token().cloned();
+    if let Some(warning) = access.warning(&addr.to_string()) {
+        eprintln!("{warning}");
+    }
     let state = tokio::task::spawn_blocking({
         let issuer = issuer.clone();
         move || AppState::new(config, issuer)
     })
     .await??;
 
-    print_banner(&state)?;
+    print_banner(&state, &access)?;
     tracing::info!(%addr, data_dir = ?state.config().data_dir, "serving");
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = server::serve(listener, state, async move {
@@ -269,13 +309,14 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The first line is exactly `issuer: <url>` and is flushed at once, so a parent process can
 /// read the chosen port; the rest helps a human get a token.
-fn print_banner(state: &AppState) -> Result<()> {
+fn print_banner(state: &AppState, access: &AdminAccess) -> Result<()> {
     let issuer = state.issuer();
     let mut out = std::io::stdout().lock();
     writeln!(out, "issuer: {issuer}")?;
     out.flush()?;
     writeln!(out, "jwks: {issuer}.well-known/jwks.json")?;
     writeln!(out, "token endpoint: {issuer}oauth/token")?;
+    writeln!(out, "{}", access.banner_line())?;
     for api in &state.config().apis {
         writeln!(
             out,

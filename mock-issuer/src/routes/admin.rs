@@ -1,11 +1,15 @@
 //! The admin surface under `/_mock/`, for tests and developers: keys, faults, counters. It sits
 //! off Auth0's paths so nothing a resource server calls can reach it by accident.
 //!
-//! The requests and answers, and their wire types, are listed in [`crate::admin`].
+//! The requests and answers, and their wire types, are listed in [`crate::admin`]; who may
+//! send them, in [`access`].
+
+mod access;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -13,15 +17,24 @@ use axum::{Json, Router};
 use crate::admin::{AdminError, Endpoint, Fault, FaultTable, KeySummary, RequestCounts};
 use crate::server::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
+/// The admin routes, behind the admin token when `state`'s configuration has one. Then even a
+/// path that matches no route (the fallback) or a wrong method answers `401` to a request
+/// without the token, so nothing under `/_mock/` answers a stranger otherwise.
+pub(super) fn router(state: &AppState) -> Router<AppState> {
+    let routes = Router::new()
         .route("/keys", get(keys))
         .route("/rotate", post(rotate))
         .route("/revoke-previous", post(revoke_previous))
         .route("/faults", get(faults).delete(clear_faults))
         .route("/faults/{endpoint}", put(set_fault))
         .route("/requests", get(requests))
-        .route("/reset", post(reset))
+        .route("/reset", post(reset));
+    match &state.config().admin_token {
+        Some(token) => routes.fallback(|| async { StatusCode::NOT_FOUND }).layer(
+            middleware::from_fn_with_state(token.clone(), access::require_token),
+        ),
+        None => routes,
+    }
 }
 
 /// An [`AdminError`] answer with `status`.

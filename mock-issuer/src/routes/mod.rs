@@ -30,7 +30,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(jwks::jwks))
         .route("/oauth/token", post(token::token))
         .route("/healthz", get(healthz))
-        .nest("/_mock", admin::router())
+        .nest("/_mock", admin::router(&state))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }

@@ -1,5 +1,7 @@
 //! `POST /oauth/token`: the client-credentials grant with Auth0's parameters, answers and errors.
 
+mod refusal;
+
 use std::collections::HashMap;
 
 use axum::Json;
@@ -12,9 +14,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use super::{apply_faults, oauth_error_response};
+use self::refusal::Refusal;
+use super::apply_faults;
 use crate::TokenSpec;
 use crate::config::{ApiConfig, ClientConfig, GrantConfig};
+use crate::constant_time::secrets_equal;
 use crate::faults::Endpoint;
 use crate::oauth::{CLIENT_CREDENTIALS, TokenResponse};
 use crate::server::AppState;
@@ -36,54 +40,6 @@ const KNOWN_GRANT_TYPES: &[&str] = &[
     "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
 
-/// A refusal: an [`OAuthErrorBody`](crate::oauth::OAuthErrorBody) with its status.
-#[derive(Debug)]
-pub(crate) struct OAuthError {
-    status: StatusCode,
-    error: &'static str,
-    description: String,
-}
-
-impl OAuthError {
-    fn invalid_request(description: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            error: "invalid_request",
-            description: description.into(),
-        }
-    }
-
-    fn missing(parameter: &str) -> Self {
-        Self::invalid_request(format!("Missing required parameter: {parameter}"))
-    }
-
-    fn unauthorized() -> Self {
-        Self {
-            status: StatusCode::UNAUTHORIZED,
-            error: "access_denied",
-            description: "Unauthorized".to_owned(),
-        }
-    }
-
-    fn forbidden(description: String) -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            error: "access_denied",
-            description,
-        }
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        no_store(oauth_error_response(
-            self.status,
-            self.error,
-            self.description,
-        ))
-    }
-}
-
 /// RFC 6749 §5.1: token responses, errors included, must not be cached.
 fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
@@ -102,9 +58,12 @@ pub(super) async fn token(
     }
     match issue(&state, &headers, body) {
         Ok(response) => no_store(Json(response).into_response()),
-        Err(error) => {
-            tracing::info!(status = %error.status, error = error.error, description = %error.description, "token request refused");
-            error.into_response()
+        Err(refusal) => {
+            // The refusal's Debug form escapes what the client sent; its description is not
+            // logged, since it embeds that input raw.
+            let (status, error) = refusal.status_and_error();
+            tracing::info!(%status, error, ?refusal, "token request refused");
+            refusal.into_response()
         }
     }
 }
@@ -115,8 +74,8 @@ fn issue(
     state: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<TokenResponse, OAuthError> {
-    let body = body.map_err(unreadable_body)?;
+) -> Result<TokenResponse, Refusal> {
+    let body = body.map_err(|rejection| unreadable_body(&rejection))?;
     let mut params = parse_body(headers, &body)?;
     let basic = basic_credentials(headers)?;
     let grant_type = known_grant_type(&mut params)?;
@@ -128,57 +87,42 @@ fn issue(
         .filter(|c| {
             secret
                 .as_deref()
-                .is_some_and(|s| constant_time_eq(s.as_bytes(), c.secret.as_bytes()))
+                .is_some_and(|s| secrets_equal(s.as_bytes(), c.secret.as_bytes()))
         })
-        .ok_or_else(OAuthError::unauthorized)?;
+        .ok_or(Refusal::BadClientCredentials)?;
     if !client.grant_types.contains(&grant_type) {
-        return Err(OAuthError {
-            status: StatusCode::FORBIDDEN,
-            error: "unauthorized_client",
-            description: format!("Grant type '{grant_type}' not allowed for the client."),
-        });
+        return Err(Refusal::GrantTypeNotAllowed { grant_type });
     }
 
     let audience = params
         .remove("audience")
-        .ok_or_else(|| OAuthError::missing("audience"))?;
-    let api = config
-        .api(&audience)
-        .ok_or_else(|| OAuthError::forbidden(format!("Service not found: {audience}")))?;
-    let grant = client.grant_for(&audience).ok_or_else(|| {
-        OAuthError::forbidden(format!(
-            "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
-        ))
-    })?;
+        .ok_or(Refusal::Missing("audience"))?;
+    let Some(api) = config.api(&audience) else {
+        return Err(Refusal::ServiceNotFound { audience });
+    };
+    let Some(grant) = client.grant_for(&audience) else {
+        return Err(Refusal::NoClientGrant { audience });
+    };
     let scopes = granted_scopes(grant, params.get("scope").map(String::as_str))?;
     sign(state, client, api, &scopes)
 }
 
 /// The refusal for a body that could not be read: too large, or cut short.
-fn unreadable_body(rejection: BytesRejection) -> OAuthError {
-    let status = rejection.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        OAuthError {
-            status,
-            error: "invalid_request",
-            description: "Request body too large".to_owned(),
-        }
+fn unreadable_body(rejection: &BytesRejection) -> Refusal {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Refusal::BodyTooLarge
     } else {
-        OAuthError::invalid_request("Could not read the request body")
+        Refusal::UnreadableBody
     }
 }
 
 /// Takes `grant_type` out of `params`; it must be one Auth0 knows.
-fn known_grant_type(params: &mut HashMap<String, String>) -> Result<String, OAuthError> {
+fn known_grant_type(params: &mut HashMap<String, String>) -> Result<String, Refusal> {
     let grant_type = params
         .remove("grant_type")
-        .ok_or_else(|| OAuthError::missing("grant_type"))?;
+        .ok_or(Refusal::Missing("grant_type"))?;
     if !KNOWN_GRANT_TYPES.contains(&grant_type.as_str()) {
-        return Err(OAuthError {
-            status: StatusCode::BAD_REQUEST,
-            error: "unsupported_grant_type",
-            description: format!("Unsupported grant type: {grant_type}"),
-        });
+        return Err(Refusal::UnsupportedGrantType { grant_type });
     }
     Ok(grant_type)
 }
@@ -188,38 +132,31 @@ fn known_grant_type(params: &mut HashMap<String, String>) -> Result<String, OAut
 fn client_credentials(
     basic: Option<(String, String)>,
     params: &mut HashMap<String, String>,
-) -> Result<(String, Option<String>), OAuthError> {
+) -> Result<(String, Option<String>), Refusal> {
     let body_id = params.remove("client_id");
     let body_secret = params.remove("client_secret");
     match (basic, body_id, body_secret) {
-        (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
-            "Only one client authentication method may be used",
-        )),
-        (Some((id, _)), Some(body_id), None) if id != body_id => Err(OAuthError::invalid_request(
-            "client_id in the body does not match the Authorization header",
-        )),
+        (Some(_), _, Some(_)) => Err(Refusal::TwoAuthenticationMethods),
+        (Some((id, _)), Some(body_id), None) if id != body_id => Err(Refusal::ClientIdMismatch),
         (Some((id, secret)), _, None) => Ok((id, Some(secret))),
         (None, Some(id), secret) => Ok((id, secret)),
-        (None, None, _) => Err(OAuthError::missing("client_id")),
+        (None, None, _) => Err(Refusal::Missing("client_id")),
     }
 }
 
 /// The scopes to put in the token: those asked for (space-separated), each of which must be
 /// granted, or all granted scopes when none were asked for; in granted order, as Auth0 answers.
-fn granted_scopes(grant: &GrantConfig, requested: Option<&str>) -> Result<Vec<String>, OAuthError> {
+fn granted_scopes(grant: &GrantConfig, requested: Option<&str>) -> Result<Vec<String>, Refusal> {
     let requested: Vec<&str> = requested
         .map(|s| s.split_whitespace().collect())
         .unwrap_or_default();
-    let missing: Vec<&str> = requested
+    let missing: Vec<String> = requested
         .iter()
-        .copied()
-        .filter(|s| !grant.scopes.iter().any(|g| g == s))
+        .filter(|s| !grant.scopes.iter().any(|g| g == *s))
+        .map(|s| (*s).to_owned())
         .collect();
     if !missing.is_empty() {
-        return Err(OAuthError::forbidden(format!(
-            "Client has not been granted scopes: {}",
-            missing.join(", ")
-        )));
+        return Err(Refusal::ScopesNotGranted { scopes: missing });
     }
     Ok(grant
         .scopes
@@ -235,7 +172,7 @@ fn sign(
     client: &ClientConfig,
     api: &ApiConfig,
     scopes: &[String],
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<TokenResponse, Refusal> {
     let mut spec = TokenSpec::for_client(&client.id)
         .audience(&api.identifier)
         .scopes(scopes.to_vec())
@@ -246,13 +183,10 @@ fn sign(
     }
     let access_token = state.mint(&spec).map_err(|e| {
         tracing::error!(error = %e, "signing a token failed");
-        OAuthError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            error: "server_error",
-            description: "Could not sign the token".to_owned(),
-        }
+        Refusal::SigningFailed
     })?;
-    tracing::info!(client_id = %client.id, audience = %api.identifier, scope = %scopes.join(" "), "issued an access token");
+    // Configured names, matched exactly; escaped all the same, like every value in a log line.
+    tracing::info!(client_id = ?client.id, audience = ?api.identifier, scope = ?scopes.join(" "), "issued an access token");
     Ok(TokenResponse {
         access_token: access_token.into(),
         scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
@@ -263,7 +197,7 @@ fn sign(
 
 /// The body's parameters, from a form or a JSON object of strings. A parameter given twice is
 /// refused (RFC 6749 §3.2); an empty value counts as absent, as Auth0 treats it.
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, Refusal> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -276,35 +210,28 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String
         })
         .unwrap_or_default();
     let pairs: Vec<(String, String)> = match content_type.as_str() {
-        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body)
-            .map_err(|_| OAuthError::invalid_request("Malformed form body"))?,
+        "application/x-www-form-urlencoded" => {
+            serde_urlencoded::from_bytes(body).map_err(|_| Refusal::MalformedForm)?
+        }
         "application/json" => {
             let object: serde_json::Map<String, Value> =
-                serde_json::from_slice(body).map_err(|_| {
-                    OAuthError::invalid_request("Malformed JSON body: expected an object")
-                })?;
+                serde_json::from_slice(body).map_err(|_| Refusal::MalformedJson)?;
             object
                 .into_iter()
                 .map(|(name, value)| match value {
                     Value::String(s) => Ok((name, s)),
-                    _ => Err(OAuthError::invalid_request(format!(
-                        "Invalid parameter: {name} must be a string"
-                    ))),
+                    _ => Err(Refusal::NotAString { name }),
                 })
                 .collect::<Result<_, _>>()?
         }
         _ => {
-            return Err(OAuthError::invalid_request(
-                "Content-Type must be application/x-www-form-urlencoded or application/json",
-            ));
+            return Err(Refusal::UnsupportedContentType);
         }
     };
     let mut params = HashMap::new();
     for (name, value) in pairs {
         if params.contains_key(&name) {
-            return Err(OAuthError::invalid_request(format!(
-                "Duplicate parameter: {name}"
-            )));
+            return Err(Refusal::DuplicateParameter { name });
         }
         if !value.is_empty() {
             params.insert(name, value);
@@ -315,11 +242,11 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String
 
 /// `Authorization: Basic` credentials (RFC 6749 §2.3.1: id and secret are form-urlencoded
 /// before base64). No header is `None`; any other scheme or a malformed value is refused.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Refusal> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let malformed = || OAuthError::invalid_request("Malformed Authorization header");
+    let malformed = || Refusal::MalformedAuthorization;
     let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, encoded) = value.split_once(' ').ok_or_else(malformed)?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -328,16 +255,11 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let unescape = |s: &str| -> Result<String, OAuthError> {
+    let unescape = |s: &str| -> Result<String, Refusal> {
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(&format!("v={}", s.replace('&', "%26")))
                 .map_err(|_| malformed())?;
         Ok(pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default())
     };
     Ok(Some((unescape(id)?, unescape(secret)?)))
-}
-
-/// Compares secrets without an early exit, so timing does not reveal how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -1,22 +1,17 @@
 //! The `mock-issuer` binary: `serve`'s output and graceful stop, and the offline key commands.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use mock_issuer::KeySummary;
 use serde_json::Value;
 
 use crate::helpers::{decode, read, temp_dir};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mock-issuer");
+use crate::served::{BIN, Served, output, serve_command};
 
 fn run(dir: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new(BIN)
-        .args(["--data-dir", dir.to_str().expect("utf-8 path")])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("mock-issuer runs");
+    let mut command = Command::new(BIN);
+    command.arg("--data-dir").arg(dir).args(args);
+    let output = output(command);
     assert!(
         output.status.success(),
         "{}",
@@ -25,48 +20,17 @@ fn run(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8 output")
 }
 
-/// Kills the child if the test fails before stopping it, so no server outlives the test.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 #[tokio::test]
 async fn serve_prints_the_issuer_first_then_serves_until_sigterm() {
     // Arrange
     let dir = temp_dir("cli-serve");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0", "--seed", "42", "--data-dir"])
-        .arg(&dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mock-issuer starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut child = KillOnDrop(child);
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("first line");
-    // The banner ends with the curl line; stop at end of output too, so a crash fails here.
-    let mut rest = String::new();
-    while !rest.contains("curl ") {
-        if stdout.read_line(&mut rest).expect("banner line") == 0 {
-            break;
-        }
-    }
+    let served = Served::start(
+        serve_command(&dir, "warn", &["--seed", "42"]),
+        dir.join("log"),
+    );
 
     // Act
-    let issuer = first
-        .trim_end()
-        .strip_prefix("issuer: ")
-        .expect("`issuer: ` first")
-        .to_owned();
+    let issuer = served.issuer.clone();
     let http = reqwest::Client::new();
     let discovery = read(
         http.get(format!("{issuer}.well-known/openid-configuration"))
@@ -88,26 +52,25 @@ async fn serve_prints_the_issuer_first_then_serves_until_sigterm() {
             .expect("sent"),
     )
     .await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status();
-    let exit = child.0.wait().expect("exits");
+    let admin = served.banner_line("admin: ").map(str::to_owned);
+    let rest = served.banner[1..].join("\n");
+    let (exit, log) = served.stop();
 
     // Assert
     assert!(
         issuer.starts_with("http://127.0.0.1:") && issuer.ends_with('/'),
-        "{first}"
+        "{issuer}"
     );
     assert_ne!(issuer, "http://127.0.0.1:0/");
     assert_eq!(discovery.1["issuer"], issuer.as_str());
     assert_eq!(token.0, 200);
+    assert_eq!(admin.as_deref(), Some("admin: open (loopback only)"));
     assert!(rest.contains("client: reader / reader-secret"), "{rest}");
     assert!(
         rest.contains(&format!("curl -s {issuer}oauth/token")),
         "{rest}"
     );
-    assert!(killed.expect("kill runs").success());
-    assert!(exit.success(), "graceful stop exits 0: {exit:?}");
+    assert!(exit.success(), "graceful stop exits 0: {exit:?}\n{log}");
 }
 
 #[test]

@@ -45,17 +45,24 @@ async fn client_credentials_for_a_client_granted_no_scope_has_no_scope() {
     assert_eq!(decode(token.access_token.expose()).1["azp"], "no-scopes");
 }
 
+/// The error a fresh issuer answers `request` with.
+async fn refusal(request: &ClientCredentials) -> ClientError {
+    let t = spawn().await;
+    t.client()
+        .client_credentials(request)
+        .await
+        .expect_err("the request is refused")
+}
+
 #[tokio::test]
 async fn a_refused_token_request_surfaces_auth0s_error_code() {
-    let t = spawn().await;
     let request = ClientCredentials {
         client_secret: "wrong".into(),
         ..reader_credentials()
     };
 
-    let refused = t.client().client_credentials(&request).await;
+    let error = refusal(&request).await;
 
-    let error = refused.expect_err("a wrong secret is refused");
     assert_eq!(error.oauth_error(), Some("access_denied"));
     assert_eq!(error.status(), Some(401));
     assert!(
@@ -76,6 +83,25 @@ async fn asking_for_a_scope_not_granted_is_refused_naming_it() {
     let error = refused.expect_err("write:messages is not granted");
     assert_eq!(error.oauth_error(), Some("access_denied"));
     assert!(error.to_string().contains("write:messages"), "{error}");
+}
+
+#[tokio::test]
+async fn an_error_message_escapes_the_line_breaks_the_issuer_sent() {
+    let mut request = reader_credentials();
+    request.audience.push_str("\r\nFORGED\u{2028}line");
+
+    let error = refusal(&request).await;
+
+    assert!(
+        matches!(&error, ClientError::Refused { description, .. } if description.contains("\r\nFORGED")),
+        "the field holds the text as sent: {error:?}"
+    );
+    let message = error.to_string();
+    assert!(!message.contains(['\r', '\n', '\u{2028}']), "{message:?}");
+    assert!(
+        message.ends_with(r"api\u{d}\u{a}FORGED\u{2028}line"),
+        "{message:?}"
+    );
 }
 
 #[tokio::test]

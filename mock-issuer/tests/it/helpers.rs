@@ -175,11 +175,18 @@ pub fn raw_part(token: &str, index: usize) -> Vec<u8> {
         .expect("base64url")
 }
 
-/// A fresh, empty directory under the test target dir, unique to `name`.
+/// A fresh, empty directory under the test target dir, unique to `name`, with mode 0700: the
+/// issuer refuses a data dir other users can write, which a permissive umask (`002`) would
+/// otherwise make it.
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("mock-issuer-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
     dir
 }

@@ -1,0 +1,128 @@
+//! Why the token endpoint refuses a request: each reason with its status, Auth0's error code and
+//! description.
+//!
+//! What the client sent stays a field of its own until the description is written for the
+//! client, so a log line can show it escaped (`?`) beside the fixed error code: a CR or LF in an
+//! audience or a scope must never start a log line of the client's choosing.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::no_store;
+use crate::routes::oauth_error_response;
+
+/// A refusal of `POST /oauth/token`. Its `Debug` form is what the log shows: client input in it
+/// comes out quoted and escaped.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The body exceeds the configured limit.
+    BodyTooLarge,
+    /// The body was cut short.
+    UnreadableBody,
+    /// A form body that does not decode.
+    MalformedForm,
+    /// A JSON body that is not an object.
+    MalformedJson,
+    /// Neither a form nor JSON.
+    UnsupportedContentType,
+    /// A JSON parameter whose value is not a string.
+    NotAString { name: String },
+    /// A parameter given twice (RFC 6749 §3.2).
+    DuplicateParameter { name: String },
+    /// An `Authorization` header that is not well-formed Basic credentials.
+    MalformedAuthorization,
+    /// A secret both in the `Authorization` header and in the body.
+    TwoAuthenticationMethods,
+    /// A body `client_id` other than the `Authorization` header's.
+    ClientIdMismatch,
+    /// A required parameter is absent or empty.
+    Missing(&'static str),
+    /// A grant type Auth0 does not know.
+    UnsupportedGrantType { grant_type: String },
+    /// A known grant type the client may not use.
+    GrantTypeNotAllowed { grant_type: String },
+    /// An unknown client or a wrong secret; which one is not said.
+    BadClientCredentials,
+    /// No API has this identifier.
+    ServiceNotFound { audience: String },
+    /// The client has no grant for this API.
+    NoClientGrant { audience: String },
+    /// Scopes asked for that the client's grant does not hold.
+    ScopesNotGranted { scopes: Vec<String> },
+    /// Signing the token failed (ours, not the client's).
+    SigningFailed,
+}
+
+impl Refusal {
+    /// The HTTP status and the OAuth error code (e.g. `invalid_request`), as Auth0 answers.
+    pub(crate) fn status_and_error(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            Self::UnreadableBody
+            | Self::MalformedForm
+            | Self::MalformedJson
+            | Self::UnsupportedContentType
+            | Self::NotAString { .. }
+            | Self::DuplicateParameter { .. }
+            | Self::MalformedAuthorization
+            | Self::TwoAuthenticationMethods
+            | Self::ClientIdMismatch
+            | Self::Missing(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::UnsupportedGrantType { .. } => {
+                (StatusCode::BAD_REQUEST, "unsupported_grant_type")
+            }
+            Self::GrantTypeNotAllowed { .. } => (StatusCode::FORBIDDEN, "unauthorized_client"),
+            Self::BadClientCredentials => (StatusCode::UNAUTHORIZED, "access_denied"),
+            Self::ServiceNotFound { .. }
+            | Self::NoClientGrant { .. }
+            | Self::ScopesNotGranted { .. } => (StatusCode::FORBIDDEN, "access_denied"),
+            Self::SigningFailed => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        }
+    }
+
+    /// The `error_description` sent to the client (serde escapes it in the JSON); never logged.
+    fn description(&self) -> String {
+        match self {
+            Self::BodyTooLarge => "Request body too large".to_owned(),
+            Self::UnreadableBody => "Could not read the request body".to_owned(),
+            Self::MalformedForm => "Malformed form body".to_owned(),
+            Self::MalformedJson => "Malformed JSON body: expected an object".to_owned(),
+            Self::UnsupportedContentType => {
+                "Content-Type must be application/x-www-form-urlencoded or application/json"
+                    .to_owned()
+            }
+            Self::NotAString { name } => format!("Invalid parameter: {name} must be a string"),
+            Self::DuplicateParameter { name } => format!("Duplicate parameter: {name}"),
+            Self::MalformedAuthorization => "Malformed Authorization header".to_owned(),
+            Self::TwoAuthenticationMethods => {
+                "Only one client authentication method may be used".to_owned()
+            }
+            Self::ClientIdMismatch => {
+                "client_id in the body does not match the Authorization header".to_owned()
+            }
+            Self::Missing(parameter) => format!("Missing required parameter: {parameter}"),
+            Self::UnsupportedGrantType { grant_type } => {
+                format!("Unsupported grant type: {grant_type}")
+            }
+            Self::GrantTypeNotAllowed { grant_type } => {
+                format!("Grant type '{grant_type}' not allowed for the client.")
+            }
+            Self::BadClientCredentials => "Unauthorized".to_owned(),
+            Self::ServiceNotFound { audience } => format!("Service not found: {audience}"),
+            Self::NoClientGrant { audience } => format!(
+                "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
+            ),
+            Self::ScopesNotGranted { scopes } => {
+                format!("Client has not been granted scopes: {}", scopes.join(", "))
+            }
+            Self::SigningFailed => "Could not sign the token".to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, error) = self.status_and_error();
+        no_store(oauth_error_response(status, error, self.description()))
+    }
+}
