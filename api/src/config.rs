@@ -19,8 +19,11 @@
 //! | `TOKEN_CACHE_CAPACITY` | verified-token cache entries (4 KiB units); `0` turns it off | `4096` |
 //! | `TOKEN_CACHE_MAX_TTL` | the longest a verified token stays cached | `5m` |
 //! | `TOKEN_CACHE_MAX_TOKEN_BYTES` | larger tokens are never cached | `4096` |
-//! | `MAX_CONNECTIONS` | connections served at once; more wait to be accepted | `512` |
+//! | `MAX_CONNECTIONS` | connections served at once; at the limit the one waiting on its client longest is closed for a newcomer | `512` |
 //! | `HEADER_READ_TIMEOUT` | time to send a request head (also HTTP/1 keep-alive idle time) | `10s` |
+//! | `IDLE_TIMEOUT` | time a connection (HTTP/2 included) may have no request in progress | `10s` |
+//! | `MAX_REQUESTS_PER_CONNECTION` | requests on one connection before it is closed; `0`: no cap | `1000` |
+//! | `MAX_CONNECTION_AGE` | time one connection may live before it is closed | `1h` |
 //! | `MAX_HEADER_BYTES` | largest request head (`32768`, `32KiB`; at least `8KiB`); larger gets 431 | `32KiB` |
 //! | `MAX_BODY_BYTES` | largest request body, a form body carrying a token included; larger gets 413 | `64KiB` |
 //! | `REQUEST_TIMEOUT` | time from a request's head to its answer; slower gets 408 | `30s` |
@@ -279,9 +282,19 @@ fn server_limits(get: &impl Fn(&str) -> Option<String>) -> Result<ServerLimits, 
     )? {
         limits.max_connections = connections;
     }
+    if let Some(requests) = parsed(
+        get,
+        "MAX_REQUESTS_PER_CONNECTION",
+        "a whole number, such as 1000, or 0 for no cap",
+        |value| value.parse().ok(),
+    )? {
+        limits.max_requests_per_connection = requests;
+    }
     for (variable, field) in [
         ("HEADER_READ_TIMEOUT", &mut limits.header_read_timeout),
         ("REQUEST_TIMEOUT", &mut limits.request_timeout),
+        ("IDLE_TIMEOUT", &mut limits.idle_timeout),
+        ("MAX_CONNECTION_AGE", &mut limits.max_connection_age),
     ] {
         if let Some(value) = duration(get, variable)? {
             if value.is_zero() {

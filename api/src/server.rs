@@ -15,30 +15,39 @@
 //! | more than [`ServerLimits::max_headers`] headers | `431`, then closed |
 //! | a URI that does not fit in the head limit (a huge query string) | `431`, then closed; `414` only for a URI over 65 534 bytes inside a larger head limit |
 //! | a body over [`ServerLimits::max_body_bytes`] | `413` (at once from `Content-Length`, or when a handler or the authentication core reads past the limit) |
+//! | no `Host`, two, or an invalid one; an HTTP/2 `Host` naming another authority than `:authority` | `400 invalid_request` "Invalid Host header", then the connection is closed (`host.rs`) |
 //! | a head not complete within [`ServerLimits::header_read_timeout`] | the connection is closed, no answer |
 //! | a request not answered within [`ServerLimits::request_timeout`] (e.g. a body sent byte by byte) | `408` |
-//! | more than [`ServerLimits::max_connections`] connections | the excess waits in the listen backlog until one closes |
+//! | more than [`ServerLimits::max_connections`] connections | the connection that has waited on its client longest (idle, sending a head or trickling a body) is closed to make room (`slots.rs`); only when every connection has a request the server is working on does the newcomer wait in the listen backlog |
+//! | a connection with no request in progress for [`ServerLimits::idle_timeout`] (an HTTP/2 connection answering PINGs included) | closed (HTTP/2: `GOAWAY` first) |
+//! | a connection past [`ServerLimits::max_requests_per_connection`] requests or [`ServerLimits::max_connection_age`] | closed once its requests in progress are answered (HTTP/1: the last response says `Connection: close`; HTTP/2: `GOAWAY`) |
 
+pub mod host;
 mod layers;
+mod slots;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response, Version, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tower::{Service, ServiceExt};
 
 use layers::AnswerBody;
+use slots::{Counted, SlotGuard, Slots, Watched};
+
+/// A request's body as the app sees it: hyper's, watched for a client that stops sending.
+pub(crate) type RequestBody = Watched<Incoming>;
 
 /// The smallest head limit hyper accepts (its minimum read buffer); smaller values are raised
 /// to it.
@@ -48,10 +57,15 @@ pub const MIN_HEADER_BYTES: usize = 8 * 1024;
 /// [`crate::serve`] and the binary use unless configured otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerLimits {
-    /// Connections served at once. When all are busy the server stops accepting: further
-    /// clients wait in the kernel's listen backlog (back-pressure) and are served as others
-    /// close, rather than being refused. Default: 512, which leaves room for the issuer
-    /// client's sockets under the common 1024 open-files limit.
+    /// Connections served at once. When all are taken and a new client connects, the
+    /// connection that has waited on its client longest (no request in progress, or only
+    /// requests waiting for their bodies) is closed to make room, so clients holding
+    /// connections open cannot starve others. Only when every connection has a request the
+    /// server is working on does it stop accepting: further clients then wait in
+    /// the kernel's listen backlog (back-pressure) rather than being refused. Connections
+    /// asked to close no longer count while they say goodbye, but at most a quarter as many
+    /// again may be doing so. Default: 512, which with that quarter leaves room for the
+    /// issuer client's sockets under the common 1024 open-files limit.
     pub max_connections: usize,
     /// The largest request head (request line plus headers), in bytes; larger heads get 431.
     /// For HTTP/2 it bounds the header list. At least [`MIN_HEADER_BYTES`]. Default: 32 KiB,
@@ -76,6 +90,19 @@ pub struct ServerLimits {
     pub request_timeout: Duration,
     /// Concurrent HTTP/2 streams per connection. Default: 100.
     pub max_concurrent_streams: u32,
+    /// How long a connection may have no request in progress before it is closed: an HTTP/2
+    /// connection with no open stream (however many PINGs it answers), or an HTTP/1 one
+    /// between requests (which `header_read_timeout` bounds as well, as hyper times the wait
+    /// for the next head). Default: 10 s.
+    pub idle_timeout: Duration,
+    /// Requests served on one connection before it is closed (HTTP/1: the last response
+    /// carries `Connection: close`; HTTP/2: `GOAWAY`), so long-lived connections are
+    /// spread again over replicas and their per-connection state renewed. `0`: no cap.
+    /// Default: 1000 (nginx's `keepalive_requests`).
+    pub max_requests_per_connection: u64,
+    /// How long one connection may live; then it is closed as for the request cap, once its
+    /// requests in progress are answered. Default: 1 h (nginx's `keepalive_time`).
+    pub max_connection_age: Duration,
     /// After the shutdown signal, how long requests in flight may take to finish before
     /// their connections are dropped. Default: 10 s (Docker's stop timeout is 10 s too).
     pub shutdown_timeout: Duration,
@@ -91,6 +118,9 @@ impl Default for ServerLimits {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent_streams: 100,
+            idle_timeout: Duration::from_secs(10),
+            max_requests_per_connection: 1000,
+            max_connection_age: Duration::from_secs(60 * 60),
             shutdown_timeout: Duration::from_secs(10),
         }
     }
@@ -121,7 +151,8 @@ pub async fn serve_with(
     let limits = limits.usable();
     let app = layers::with_limits(app, &limits);
     let builder = Arc::new(builder(&limits));
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Slots::new(limits.max_connections);
+    let connection_limits = ConnectionLimits::from(&limits);
     let (close, closing) = watch::channel(());
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
@@ -130,12 +161,12 @@ pub async fn serve_with(
         while let Some(finished) = connections.try_join_next() {
             report_panic(finished);
         }
-        // Back-pressure: take a permit before accepting, so at the limit the listener is not
-        // polled and new clients queue in the kernel backlog instead of being refused.
-        let permit = tokio::select! {
+        // Back-pressure: while every slot has a request in progress the listener is not
+        // polled, so new clients queue in the kernel backlog instead of being refused.
+        tokio::select! {
             () = &mut shutdown => break,
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
+            () = slots.room() => {}
+        }
         let stream = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -151,13 +182,19 @@ pub async fn serve_with(
                 }
             },
         };
+        // The room seen before accepting may have gone (an idle connection became busy):
+        // the accepted client then waits here, and nobody else is accepted meanwhile.
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.admit() => slot,
+        };
         connections.spawn(connection(
             stream,
             app.clone(),
             builder.clone(),
-            limits.header_read_timeout,
+            connection_limits,
             closing.clone(),
-            permit,
+            slot,
         ));
     }
 
@@ -197,23 +234,50 @@ fn builder(limits: &ServerLimits) -> Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_concurrent_streams)
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
-        // Pings find dead peers, whose connections would otherwise hold a permit forever.
+        // Pings find dead peers, whose connections would otherwise hold a slot until idle.
         .keep_alive_interval(Duration::from_secs(20))
         .keep_alive_timeout(Duration::from_secs(20));
     builder
 }
 
-/// Serves one connection until it closes, the first-request deadline passes without a
-/// request, or shutdown is asked and its requests are done. Holds `_permit` throughout.
+/// The limits one connection's task enforces itself.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    /// Until the first request head is complete (hyper does not time protocol detection).
+    first_request: Duration,
+    idle: Duration,
+    max_requests: u64,
+    max_age: Duration,
+}
+
+impl From<&ServerLimits> for ConnectionLimits {
+    fn from(limits: &ServerLimits) -> Self {
+        ConnectionLimits {
+            first_request: limits.header_read_timeout,
+            idle: limits.idle_timeout,
+            max_requests: limits.max_requests_per_connection,
+            max_age: limits.max_connection_age,
+        }
+    }
+}
+
+/// How long a connection asked to close while idle may take to say goodbye (an HTTP/2
+/// `GOAWAY` and its PING) before it is dropped; one with requests in progress gets as long
+/// as they take.
+const GOODBYE_GRACE: Duration = Duration::from_millis(250);
+
+/// Serves one connection until it closes, or until the server closes it: evicted to make
+/// room (`slots.rs`), idle past its timeout, past its request cap or age, or at shutdown once
+/// its requests are done. Holds its slot throughout.
 async fn connection<App>(
     stream: TcpStream,
     app: App,
     builder: Arc<Builder<TokioExecutor>>,
-    header_read_timeout: Duration,
-    mut closing: watch::Receiver<()>,
-    _permit: OwnedSemaphorePermit,
+    limits: ConnectionLimits,
+    mut shutdown: watch::Receiver<()>,
+    guard: SlotGuard,
 ) where
-    App: Service<Request<Incoming>, Response = Response<AnswerBody>, Error = Infallible>
+    App: Service<Request<RequestBody>, Response = Response<AnswerBody>, Error = Infallible>
         + Clone
         + Send
         + 'static,
@@ -221,42 +285,103 @@ async fn connection<App>(
 {
     // Responses are small and written whole: waiting to coalesce them only adds latency.
     let _ = stream.set_nodelay(true);
-    let requested = Arc::new(AtomicBool::new(false));
-    let service = {
-        let requested = requested.clone();
-        hyper::service::service_fn(move |request: Request<Incoming>| {
-            requested.store(true, Ordering::Relaxed);
-            app.clone().oneshot(request)
-        })
-    };
+    let guard = Arc::new(guard);
+    let service = counted_service(app, guard.clone(), limits.max_requests);
     let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
-    // hyper's header read timeout starts only once it knows the protocol, and telling HTTP/1
-    // from HTTP/2 waits for the client's first bytes with no timeout: a client that connects
-    // and sends nothing (or half an HTTP/2 preface) would hold its permit forever.
-    let mut first_request = pin!(tokio::time::sleep(header_read_timeout));
-    let mut awaiting_first_request = true;
-    let mut shutting_down = false;
+    let slot = guard.slot();
+    let mut check = pin!(tokio::time::sleep(limits.first_request.min(limits.idle)));
+    let mut retire = pin!(tokio::time::sleep(limits.max_age));
+    let mut closing = false;
     loop {
-        tokio::select! {
+        let close = tokio::select! {
             served = conn.as_mut() => {
                 if let Err(error) = served {
                     tracing::debug!(%error, "connection ended with an error");
                 }
                 return;
             }
-            () = &mut first_request, if awaiting_first_request => {
-                awaiting_first_request = false;
-                if !requested.load(Ordering::Relaxed) {
-                    tracing::debug!("no request head within the header read timeout; closing");
-                    return;
+            () = &mut check => {
+                if closing {
+                    // Its requests are answered and it has not closed: drop it.
+                    if slot.is_idle() {
+                        return;
+                    }
+                    check.as_mut().reset(Instant::now() + GOODBYE_GRACE);
+                    continue;
                 }
+                let limit = if slot.requests() == 0 { limits.first_request } else { limits.idle };
+                let idle = slot.idle_for();
+                if idle < limit {
+                    check.as_mut().reset(Instant::now() + (limit - idle));
+                    continue;
+                }
+                tracing::debug!(requests = slot.requests(), "connection idle past its timeout; closing");
+                true
             }
-            _ = closing.changed(), if !shutting_down => {
-                shutting_down = true;
-                conn.as_mut().graceful_shutdown();
+            () = slot.woken(), if !closing => {
+                tracing::debug!(evicted = slot.evicted(), requests = slot.requests(), "connection evicted or at its request cap; closing");
+                true
             }
+            () = &mut retire, if !closing => {
+                tracing::debug!("connection past its maximum age; closing");
+                true
+            }
+            _ = shutdown.changed(), if !closing => true,
+        };
+        if close {
+            // A connection that never completed a request head (a silent or slow client) has
+            // nothing to finish and nobody to say goodbye to; one evicted while its requests
+            // wait for bodies its client is not sending gives them up.
+            if slot.requests() == 0 || (slot.evicted() && !slot.is_idle() && slot.waits_on_client())
+            {
+                return;
+            }
+            closing = true;
+            conn.as_mut().graceful_shutdown();
+            check.as_mut().reset(Instant::now() + GOODBYE_GRACE);
         }
     }
+}
+
+/// The app as one connection's hyper service: each request is counted on the connection's
+/// slot until its response body is dropped; the request that reaches `max_requests` (when
+/// not `0`) wakes the connection's task to close it, and on HTTP/1 says `Connection: close`.
+fn counted_service<App>(
+    app: App,
+    guard: Arc<SlotGuard>,
+    max_requests: u64,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Counted<AnswerBody>>,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Clone
+where
+    App: Service<Request<RequestBody>, Response = Response<AnswerBody>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    App::Future: Send + 'static,
+{
+    hyper::service::service_fn(move |request: Request<Incoming>| {
+        let (in_flight, number) = guard.start_request();
+        let last = max_requests != 0 && number >= max_requests;
+        let http1 = request.version() < Version::HTTP_2;
+        if last {
+            guard.wake_task();
+        }
+        let request = request.map(|body| Watched::new(body, guard.clone()));
+        let answer = app.clone().oneshot(request);
+        async move {
+            let Ok(mut response) = answer.await;
+            if last && http1 {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok(response.map(|body| Counted::new(body, in_flight)))
+        }
+    })
 }
 
 /// Errors of one incoming connection, after which the listener is still fine.

@@ -18,7 +18,14 @@ use crate::tools;
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Every target in `fuzz/fuzz_targets`.
-const TARGETS: [&str; 5] = ["verify_jws", "request", "jwks", "metadata", "claims"];
+const TARGETS: [&str; 6] = [
+    "verify_jws",
+    "request",
+    "jwks",
+    "metadata",
+    "claims",
+    "host",
+];
 
 /// `cargo xtask fuzz`'s options.
 #[derive(Debug, Args)]

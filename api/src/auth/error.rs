@@ -25,8 +25,9 @@ pub enum AuthError {
     /// reference answers it.
     #[error("{0}")]
     MalformedAuthorization(&'static str),
-    /// A malformed request in RFC 6750's sense (two token locations, a refused location):
-    /// 400 with `error="invalid_request"`.
+    /// A malformed request in RFC 6750's sense (two token locations, a refused location), or
+    /// in HTTP's (no single valid `Host`, see [`crate::server::host`]): 400 with
+    /// `error="invalid_request"`.
     #[error("{0}")]
     InvalidRequest(&'static str),
     /// A token that is present but not acceptable: 401 with `error="invalid_token"`.

@@ -1,5 +1,9 @@
-//! What every request meets on its way to the app: the body limit and the request timeout
-//! (tower-http's layers), with their refusals answered in the API's body shape.
+//! What every request meets on its way to the app: the `Host` check (`host.rs`), then the body
+//! limit and the request timeout (tower-http's layers), with their refusals answered in the
+//! API's body shape.
+//!
+//! The `Host` check comes first, so a request without a valid authority is refused before
+//! anything reads it; on a good request it looks at the headers and allocates nothing.
 //!
 //! tower-http answers a declared `Content-Length` over the limit with its own `413` and a
 //! `text/plain` body, and an elapsed timeout with a bare `408`. This API answers both as
@@ -11,30 +15,34 @@
 //! status alone on every other response: no allocation, nothing on the path of a `200`.
 
 use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either as EitherFuture;
 use http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::Either;
-use hyper::body::Incoming;
+use tower::layer::layer_fn;
 use tower::{Service, ServiceBuilder};
 use tower_http::limit::{RequestBodyLimitLayer, ResponseBody};
 use tower_http::timeout::TimeoutLayer;
 
-use super::ServerLimits;
+use super::{RequestBody, ServerLimits};
+use super::host::{INVALID_HOST, check_host};
 use crate::message::Message;
 
 /// The body of an answer: the app's, as the body limit layer passes it on, or a refusal of
 /// the server's own.
 pub(crate) type AnswerBody = Either<ResponseBody<Body>, Body>;
 
-/// `app` behind the body limit and the request timeout of `limits`. Built once per server;
-/// each connection serves a clone.
+/// `app` behind the `Host` check, the body limit and the request timeout of `limits`. Built
+/// once per server; each connection serves a clone.
 pub(crate) fn with_limits(
     app: axum::Router,
     limits: &ServerLimits,
 ) -> impl Service<
-    Request<Incoming>,
+    Request<RequestBody>,
     Response = Response<AnswerBody>,
     Error = Infallible,
     Future: Send + 'static,
@@ -42,6 +50,7 @@ pub(crate) fn with_limits(
 + Send
 + 'static {
     ServiceBuilder::new()
+        .layer(layer_fn(|inner| RequireHost { inner }))
         .map_response(answer_layer_refusals)
         // A larger `Content-Length` is refused before the app runs; any other body is wrapped
         // so that reading past the limit fails (extractors and the authentication core then
@@ -88,9 +97,51 @@ fn answer_layer_refusals(response: Response<ResponseBody<Body>>) -> Response<Ans
 
 /// A refusal in the API's body shape, closing the connection.
 fn refusal(status: StatusCode, message: &'static str) -> Response {
-    let mut response = (status, Message::new(message)).into_response();
+    closing((status, Message::new(message)).into_response())
+}
+
+/// `response` with `Connection: close`: the server refused the request before reading all of
+/// it, so the connection cannot carry another one.
+fn closing(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
+}
+
+/// Refuses a request that breaks the `Host` rules ([`check_host`]) with
+/// [`HOST_REFUSAL`](super::host::HOST_REFUSAL), closing the connection; passes every other
+/// request to `inner`.
+#[derive(Debug, Clone)]
+struct RequireHost<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for RequireHost<S>
+where
+    S: Service<Request<B>, Response = Response<AnswerBody>, Error = Infallible>,
+{
+    type Response = Response<AnswerBody>;
+    type Error = Infallible;
+    type Future = EitherFuture<S::Future, Ready<Result<Response<AnswerBody>, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        match check_host(request.version(), request.uri(), request.headers()) {
+            Ok(()) => EitherFuture::Left(self.inner.call(request)),
+            Err(refusal) => {
+                tracing::debug!(
+                    kind = refusal.kind(),
+                    reason = INVALID_HOST,
+                    "request refused"
+                );
+                EitherFuture::Right(ready(Ok(
+                    closing(refusal.into_response()).map(Either::Right)
+                )))
+            }
+        }
+    }
 }

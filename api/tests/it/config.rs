@@ -118,6 +118,9 @@ fn server_limits_default_when_unset() {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent_streams: 100,
+            idle_timeout: Duration::from_secs(10),
+            max_requests_per_connection: 1000,
+            max_connection_age: Duration::from_secs(3600),
             shutdown_timeout: Duration::from_secs(10),
         }
     );
@@ -351,6 +354,23 @@ fn header_read_timeout_is_read_and_must_be_above_zero() {
         Duration::from_millis(2500)
     );
     assert_refused("HEADER_READ_TIMEOUT", &["0", "soon"]);
+}
+
+#[test]
+fn connection_lifetime_settings_are_read_and_checked() {
+    let config = config(&[
+        ("IDLE_TIMEOUT", "90s"),
+        ("MAX_REQUESTS_PER_CONNECTION", "0"),
+        ("MAX_CONNECTION_AGE", "10m"),
+    ])
+    .expect("valid");
+
+    assert_eq!(config.server.idle_timeout, Duration::from_secs(90));
+    assert_eq!(config.server.max_requests_per_connection, 0);
+    assert_eq!(config.server.max_connection_age, Duration::from_secs(600));
+    assert_refused("IDLE_TIMEOUT", &["0", "later"]);
+    assert_refused("MAX_CONNECTION_AGE", &["0s", "forever"]);
+    assert_refused("MAX_REQUESTS_PER_CONNECTION", &["-1", "many", "1.5"]);
 }
 
 /// The server limits `pairs` give.

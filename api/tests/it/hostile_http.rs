@@ -14,13 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{
-    Answer, TestApp, TestIssuer, answer, authenticator, malformed_authorization, refused,
-    spawn_router_with,
+    TestApp, TestIssuer, answer, authenticator, malformed_authorization, refused, spawn_router_with,
 };
-
-/// The bound on anything that should happen at once: generous, only to turn a hang into a
-/// failure.
-const DID_NOT_HANG: Duration = Duration::from_secs(10);
+use crate::raw_http::{DID_NOT_HANG, closed_without_answer, connect, exchange, read_response};
 
 /// Short limits for tests; each test changes what it exercises. The header read timeout is
 /// short enough to wait out, long enough for a loaded CI machine to send a head in time.
@@ -44,121 +40,6 @@ async fn echo(limits: ServerLimits) -> TestApp {
         post(|body: Bytes| async move { body.len().to_string() }),
     );
     spawn_router_with(router, limits).await
-}
-
-async fn connect(app: &TestApp) -> TcpStream {
-    let address = app.address.trim_start_matches("http://");
-    TcpStream::connect(address).await.expect("connect")
-}
-
-/// A response read off a raw connection.
-#[derive(Debug)]
-struct Raw {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Raw {
-    /// The value of the header called `name`, if any.
-    fn header(&self, name: &str) -> Option<&str> {
-        header_value(&self.head, name)
-    }
-
-    /// The response as an [`Answer`]: status, challenge and the JSON body's message.
-    fn answer(&self) -> Answer {
-        Answer {
-            status: self.status,
-            challenge: self.header("www-authenticate").map(str::to_owned),
-            message: self.message(),
-        }
-    }
-
-    /// The `message` of a JSON body.
-    fn message(&self) -> String {
-        let body: serde_json::Value = serde_json::from_str(&self.body).expect("a JSON body");
-        body["message"].as_str().expect("a message").to_owned()
-    }
-}
-
-/// The value of the first header called `name` (case-insensitive) in a response head.
-fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().skip(1).find_map(|line| {
-        let (field, value) = line.split_once(':')?;
-        field.eq_ignore_ascii_case(name).then(|| value.trim())
-    })
-}
-
-/// Reads one response (head, then a `Content-Length` body). `None` if the server closed the
-/// connection (EOF or reset) before a whole head arrived.
-async fn read_response(stream: &mut TcpStream) -> Option<Raw> {
-    let mut buffer = Vec::new();
-    let head_end = loop {
-        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        let mut chunk = [0u8; 4096];
-        let read = tokio::time::timeout(DID_NOT_HANG, stream.read(&mut chunk))
-            .await
-            .expect("the server answered or closed");
-        match read {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    let length: usize = header_value(&head, "content-length")
-        .map(|value| value.parse().expect("a Content-Length"))
-        .unwrap_or(0);
-    let mut body = buffer[head_end..].to_vec();
-    while body.len() < length {
-        let mut chunk = [0u8; 4096];
-        match tokio::time::timeout(DID_NOT_HANG, stream.read(&mut chunk))
-            .await
-            .expect("the body arrived")
-        {
-            Ok(0) | Err(_) => break,
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-        }
-    }
-    Some(Raw {
-        status,
-        head,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
-
-/// Sends `request` on a new connection and reads the answer. The write runs alongside the
-/// read and may fail: a server refusing an oversized head stops reading and closes.
-async fn exchange(app: &TestApp, request: Vec<u8>) -> Option<Raw> {
-    let stream = connect(app).await;
-    let (mut reader, mut writer) = stream.into_split();
-    let write = tokio::spawn(async move {
-        let _ = writer.write_all(&request).await;
-        // Keep the write half open until the answer is read: closing it could end the
-        // exchange before the server has answered.
-        writer
-    });
-    let mut buffer = Vec::new();
-    let read = tokio::time::timeout(DID_NOT_HANG, reader.read_to_end(&mut buffer))
-        .await
-        .expect("the server closed the connection");
-    drop(write);
-    // A reset after the answer arrived still leaves the answer in `buffer`.
-    let _ = read;
-    let text = String::from_utf8_lossy(&buffer).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some(Raw {
-        status,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    })
 }
 
 /// A GET of `target` with extra header lines, closing the connection after the answer.
@@ -190,16 +71,6 @@ async fn assert_still_serving(app: &TestApp) {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["message"], PUBLIC_MESSAGE);
-}
-
-/// True once the server has closed `stream` without answering: EOF or a reset, and never a
-/// status line.
-async fn closed_without_answer(stream: &mut TcpStream) -> bool {
-    let mut chunk = [0u8; 1024];
-    let read = tokio::time::timeout(DID_NOT_HANG, stream.read(&mut chunk))
-        .await
-        .expect("the server closed the connection");
-    matches!(read, Ok(0) | Err(_))
 }
 
 #[tokio::test]
@@ -476,46 +347,6 @@ async fn a_silent_connection_or_a_half_http2_preface_is_closed_after_the_header_
         );
     }
     assert_still_serving(&app).await;
-}
-
-#[tokio::test]
-async fn connections_beyond_the_limit_wait_for_a_free_slot_and_are_then_served() {
-    let issuer = TestIssuer::start().await;
-    let app = quickstart(
-        &issuer,
-        ServerLimits {
-            max_connections: 2,
-            header_read_timeout: DID_NOT_HANG,
-            ..limits()
-        },
-    )
-    .await;
-    let public = b"GET /api/public HTTP/1.1\r\nHost: test\r\n\r\n";
-    // Two kept-alive connections take both slots.
-    let mut first = connect(&app).await;
-    let mut second = connect(&app).await;
-    for stream in [&mut first, &mut second] {
-        stream.write_all(public).await.expect("write");
-        assert_eq!(read_response(stream).await.expect("an answer").status, 200);
-    }
-
-    // A third client connects (the kernel completes the handshake) and asks, but is not
-    // accepted while both slots are taken.
-    let mut waiting = connect(&app).await;
-    waiting.write_all(public).await.expect("write");
-    let mut early = [0u8; 1];
-    let answered_early =
-        tokio::time::timeout(Duration::from_millis(300), waiting.read(&mut early)).await;
-    // A client within the limit is still served on its connection meanwhile.
-    second.write_all(public).await.expect("write");
-    let meanwhile = read_response(&mut second).await.expect("an answer");
-    // One slot frees: the waiting client is accepted and answered.
-    drop(first);
-    let served = read_response(&mut waiting).await.expect("an answer");
-
-    assert!(answered_early.is_err(), "served beyond the limit");
-    assert_eq!(meanwhile.status, 200);
-    assert_eq!(served.status, 200);
 }
 
 #[tokio::test]

@@ -3,12 +3,15 @@
 
 mod authorize;
 mod config;
+mod connection_slots;
 mod discovery;
 mod helpers;
+mod host_header;
 mod hostile_http;
 mod jwks;
 mod observability;
 mod properties;
+mod raw_http;
 mod routes;
 mod server_limits;
 mod token_cache;
