@@ -1,23 +1,21 @@
 //! The `api` binary: reads the configuration, serves the quickstart's routes until Ctrl-C or
-//! SIGTERM.
+//! SIGTERM, and logs to stderr with every control character escaped.
 
+use std::fmt::{self, Write as _};
 use std::process::ExitCode;
 
 use api::auth::Authenticator;
 use api::config::Config;
 use futures_util::FutureExt;
 use tokio::net::TcpListener;
+use tracing::field::Field;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::field::MakeExt;
+use tracing_subscriber::fmt::format::{Writer, debug_fn};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Logs go to stderr, so stdout carries only the `listening on` line that tools wait for.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
 
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -59,4 +57,55 @@ async fn main() -> ExitCode {
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("error: {error}");
     ExitCode::from(2)
+}
+
+/// Logs to stderr, so stdout carries only the `listening on` line that tools wait for; the
+/// level from `RUST_LOG`, `info` by default. Every field is written through [`write_field`].
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .fmt_fields(debug_fn(write_field).delimited(" "))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Writes one field (`name=value`, or the message alone) with every control character and
+/// Unicode line or paragraph separator escaped. The code logs values from clients and from the
+/// issuer with `?` already; this makes it hold for every crate's events and every way of
+/// formatting, so no value can start a log line of its own or steer a terminal.
+fn write_field(writer: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug) -> fmt::Result {
+    let mut escaped = Escaping(writer);
+    if field.name() == "message" {
+        write!(escaped, "{value:?}")
+    } else {
+        write!(escaped, "{field}={value:?}")
+    }
+}
+
+/// A writer that passes text on with [`must_escape`] characters written as Rust escapes
+/// (`\n`, `\r`, `\u{85}`).
+struct Escaping<W>(W);
+
+impl<W: fmt::Write> fmt::Write for Escaping<W> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let mut rest = text;
+        while let Some(at) = rest.find(must_escape) {
+            let (clean, tail) = rest.split_at(at);
+            self.0.write_str(clean)?;
+            let mut chars = tail.chars();
+            if let Some(special) = chars.next() {
+                write!(self.0, "{}", special.escape_default())?;
+            }
+            rest = chars.as_str();
+        }
+        self.0.write_str(rest)
+    }
+}
+
+/// C0 and C1 controls (CR, LF, ESC, NEL…) and the Unicode line and paragraph separators: what
+/// a log reader or a terminal may take for the end of a line or a command.
+fn must_escape(character: char) -> bool {
+    character.is_control() || matches!(character, '\u{2028}' | '\u{2029}')
 }

@@ -6,7 +6,8 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
 use crate::auth::{self, Authenticator, Claims, Requirement};
 use crate::message::Message;
@@ -119,10 +120,17 @@ pub fn app(authenticator: Authenticator, cors: &CorsOrigins) -> Router {
         .merge(scoped_routes)
         .fallback(not_found)
         .layer(
-            // The span names the path only: a query string may hold a token.
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
-            }),
+            TraceLayer::new_for_http()
+                // The span names the path only: a query string may hold a token. The path is
+                // logged escaped (`?`): it may hold Unicode line separators. A method is a
+                // token (no control or non-ASCII character), safe as it is.
+                .make_span_with(|request: &Request| {
+                    tracing::debug_span!("request", method = %request.method(), path = ?request.uri().path())
+                })
+                // tower-http logs every 5xx as an ERROR. The only 5xx this app answers is 503
+                // for an issuer outage, which the key store logs once per refresh attempt: one
+                // line per request would flood the log exactly when the issuer is down.
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         .layer(cors.layer())
 }

@@ -1,5 +1,6 @@
 //! The one HTTP client that talks to the issuer: bounded in time and in response size.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use http::header::ACCEPT;
@@ -74,12 +75,20 @@ impl Fetcher {
 
 fn classify(error: reqwest::Error) -> FetchError {
     if error.is_timeout() {
-        FetchError::Timeout
-    } else {
-        // reqwest's Display is the kind of failure ("error sending request") followed by
-        // "for url (…)". The URL is stripped because the caller already names it
-        // (`DiscoveryError` carries it, a failed JWKS refresh logs it), so the message is the
-        // kind alone. It never holds a token: we send none.
-        FetchError::Transport(error.without_url().to_string())
+        return FetchError::Timeout;
     }
+    // reqwest's Display is the kind of failure ("error sending request") followed by
+    // "for url (…)". The URL is stripped because the caller already names it
+    // (`DiscoveryError` carries it, a failed JWKS refresh logs it); the causes are added,
+    // because they say what an operator needs to know ("Connection refused", a DNS or TLS
+    // failure). It never holds a token: we send none. It may hold text from the network (a
+    // TLS alert, a malformed response), so it is logged escaped, never raw.
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(error) = cause {
+        let _ = write!(text, ": {error}");
+        cause = error.source();
+    }
+    FetchError::Transport(text)
 }

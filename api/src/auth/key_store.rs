@@ -6,6 +6,10 @@
 //! same shared future: however many requests wait, one fetch is in flight. A failed or empty
 //! refresh never replaces a good key set; that set keeps serving until it is older than the
 //! stale limit.
+//!
+//! An issuer outage is logged once per refresh attempt (one warning saying why), never per
+//! request: the retry interval and the cooldown bound the attempts, so they bound the log.
+//! Whatever came from the issuer or the network is logged escaped (`?`), never raw.
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -176,7 +180,8 @@ impl KeyStore {
         alg: Algorithm,
     ) -> Result<ResolvedKey, AuthError> {
         let keys = refresh.await.map_err(|Unavailable(reason)| {
-            tracing::debug!(%reason, "no key set could be had");
+            // Per request, so debug only: the refresh itself logged the outage once.
+            tracing::debug!(?reason, "no key set could be had");
             self.unavailable()
         })?;
         let metadata = self
@@ -296,7 +301,11 @@ impl Inner {
                 Ok(keys)
             }
             Err(reason) => {
-                tracing::warn!(jwks_uri = %metadata.jwks_uri, %reason, "JWKS refresh failed; keeping the previous key set");
+                tracing::warn!(
+                    jwks_uri = ?metadata.jwks_uri.as_str(),
+                    ?reason,
+                    "issuer unavailable: JWKS refresh failed; keeping the previous key set"
+                );
                 Err(Unavailable(reason.into()))
             }
         }
@@ -321,14 +330,21 @@ impl Inner {
             discovery::discover(&self.fetcher, base, issuer.as_deref(), allow_insecure)
                 .await
                 .map_err(|error| {
-                    tracing::warn!(%error, "issuer metadata discovery failed");
+                    tracing::warn!(
+                        error = ?error.to_string(),
+                        "issuer unavailable: metadata discovery failed; requests that need a key are answered 503 until a refresh succeeds"
+                    );
                     Unavailable(error.to_string().into())
                 })?;
         let metadata = Arc::new(Metadata {
             issuer: discovered.issuer,
             jwks_uri: jwks_uri.clone().unwrap_or(discovered.jwks_uri),
         });
-        tracing::info!(issuer = %metadata.issuer, jwks_uri = %metadata.jwks_uri, "discovered the issuer's metadata");
+        tracing::info!(
+            issuer = ?metadata.issuer,
+            jwks_uri = ?metadata.jwks_uri.as_str(),
+            "discovered the issuer's metadata"
+        );
         self.write().metadata = Some(metadata.clone());
         Ok(metadata)
     }

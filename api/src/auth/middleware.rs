@@ -88,9 +88,10 @@ pub async fn authorize(
 }
 
 /// Answers a refusal, logging why at debug level. The reason is our own description (or the
-/// developer's, for claim checks); the token itself is never logged.
+/// developer's, for claim checks), escaped all the same (`?`) so that no description can
+/// break a log line; the token itself is never logged.
 fn refusal(error: AuthError) -> Response {
-    tracing::debug!(kind = error.kind(), reason = %error, "request refused");
+    tracing::debug!(kind = error.kind(), reason = ?error.to_string(), "request refused");
     error.into_response()
 }
 
