@@ -3,7 +3,9 @@
 //! loopback ports of the OS's choosing with key-cache settings short enough for refreshes and
 //! cooldowns to happen many times in minutes, and runs the driver: steady load on the three
 //! routes while a fault script cycles the issuer through outages, slowness, garbage, empty key
-//! sets and rotations. The driver prints a table per phase and PASS/FAIL per check, and writes
+//! sets and rotations, and one phase in which an attacker holds every connection slot of the
+//! api (`MAX_CONNECTIONS` of them, set small here) while new clients must still be served
+//! promptly. The driver prints a table per phase and PASS/FAIL per check, and writes
 //! `target/soak/summary.json`; the servers' logs go to `target/soak/*.log`. CI does not run it.
 
 use std::fs::File;
@@ -20,7 +22,7 @@ use crate::process::{self, Announce, Server};
 /// `cargo xtask soak`'s options.
 #[derive(Debug, Args)]
 pub struct Options {
-    /// Length of the run in seconds; the driver refuses less than 120.
+    /// Length of the run in seconds; the driver refuses less than 130.
     #[arg(long, value_name = "N", default_value_t = 180)]
     pub seconds: u64,
 }
@@ -36,6 +38,11 @@ const HTTP_TIMEOUT_S: u64 = 1;
 /// longest stretch without a successful JWKS fetch (five faulted phases of at most 20 s), so
 /// a key once cached stays usable through every outage and the valid stream is judged.
 const STALE_MAX_AGE: &str = "5m";
+/// The api's `MAX_CONNECTIONS`, which the attacker phase holds on top of the load's own
+/// connections: small, so holding every slot is cheap and far from the open-files limit, yet
+/// above what the load holds by itself (the unknown-kid requests waiting on a slow JWKS keep a
+/// few dozen in flight), so the cap bites only in the attacker phase.
+const MAX_CONNECTIONS: usize = 128;
 /// The api's `TOKEN_CACHE_CAPACITY` and `TOKEN_CACHE_MAX_TTL`: small, so the verified-token
 /// cache is full and evicting within the warm-up (the driver mints fresh tokens every second)
 /// and its growth does not blur the memory check.
@@ -63,6 +70,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         .args(["--cooldown", &COOLDOWN_S.to_string()])
         .args(["--cache-max-age", &CACHE_MAX_AGE_S.to_string()])
         .args(["--http-timeout", &HTTP_TIMEOUT_S.to_string()])
+        .args(["--max-connections", &MAX_CONNECTIONS.to_string()])
         .arg("--out")
         .arg(out.join("summary.json"))
         .status()
@@ -97,12 +105,15 @@ fn start_mock(release: &Path, out: &Path) -> Result<Server> {
     mock.arg("--data-dir")
         .arg(&data_dir)
         .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+        // A developer's exported admin token would lock the soak's own fault script out.
+        .env_remove("MOCK_ADMIN_TOKEN")
         .stderr(log_file(out, "mock-issuer")?);
     process::default_log_level(&mut mock, "info");
     Server::start("mock-issuer", mock, Announce::Issuer)
 }
 
-/// The release api with the soak's short key-cache settings, logging to `out/api.log`.
+/// The release api with the soak's short key-cache settings and small connection cap, logging
+/// to `out/api.log`.
 fn start_api(release: &Path, out: &Path, issuer: &str) -> Result<Server> {
     let mut api = Command::new(release.join("api"));
     api.env("ISSUER_BASE_URL", issuer)
@@ -115,6 +126,7 @@ fn start_api(release: &Path, out: &Path, issuer: &str) -> Result<Server> {
         .env("HTTP_TIMEOUT", format!("{HTTP_TIMEOUT_S}s"))
         .env("TOKEN_CACHE_CAPACITY", TOKEN_CACHE_CAPACITY)
         .env("TOKEN_CACHE_MAX_TTL", TOKEN_CACHE_MAX_TTL)
+        .env("MAX_CONNECTIONS", MAX_CONNECTIONS.to_string())
         // Outside the repository, so a developer's `.env` cannot change the settings.
         .current_dir(process::outside_the_repository())
         .stderr(log_file(out, "api")?);

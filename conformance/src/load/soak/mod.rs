@@ -9,13 +9,18 @@
 //! client and runtime a load driver needs, which the xtask deliberately does not have.
 //!
 //! - `traffic`: the request mix, the tokens it carries and the paced workers that send it.
-//! - `monitors`: what is watched beside the load: the `/api/public` probe, the api's memory
-//!   and the two controls that tell a stalled machine from a stalled api.
+//! - `monitors`: what is watched beside the load: the `/api/public` probe, the fresh-connection
+//!   probe, the api's memory and the two controls that tell a stalled machine from a stalled
+//!   api.
 //! - `keys`: the signing keys the run has seen, the rule that decides which valid requests
 //!   are judged, the tokens of the issuer's current key, and the timing of a key change.
-//! - `script`: the issuer's fault phases and the key-rotation protocol.
+//! - `script`: the issuer's fault phases, the key-rotation protocol and the phase in which an
+//!   attacker holds every connection slot.
+//! - `attacker`: that attacker: `MAX_CONNECTIONS` connections held by slow-loris heads,
+//!   dawdling HTTP/1.1 keep-alive and idle HTTP/2, re-opened whenever the server closes them.
 //! - `report`: per-phase figures, the checks, the table and the JSON summary.
 
+mod attacker;
 mod keys;
 mod monitors;
 mod report;
@@ -46,7 +51,7 @@ pub struct Options {
     /// The api's process id, whose VmRSS is sampled from /proc.
     #[arg(long)]
     pub api_pid: u32,
-    /// Length of the run in seconds; at least 120, so every phase of the script runs once for
+    /// Length of the run in seconds; at least 130, so every phase of the script runs once for
     /// longer than the cache's max age plus the cooldown. Default: 180.
     #[arg(long, default_value_t = 180)]
     pub seconds: u64,
@@ -59,6 +64,10 @@ pub struct Options {
     /// The api's `HTTP_TIMEOUT`, in seconds. Default: 1.
     #[arg(long, default_value_t = 1)]
     pub http_timeout: u64,
+    /// The api's `MAX_CONNECTIONS`: how many connections the attacker phase holds, on top of
+    /// the load's own. Default: 128 (what `cargo xtask soak` sets).
+    #[arg(long, default_value_t = 128)]
+    pub max_connections: usize,
     /// Load workers: each starts a request every `workers / rate` seconds without waiting for
     /// earlier answers (at most 128 in flight in all). Default: 6.
     #[arg(long, default_value_t = 6)]
@@ -71,7 +80,7 @@ pub struct Options {
     pub out: PathBuf,
 }
 
-/// The api's key-cache settings the checks reason with; they must be what the api was given.
+/// The api's settings the checks reason with; they must be what the api was given.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     /// `JWKS_COOLDOWN`: the least time between two JWKS fetches an unknown `kid` may cause.
@@ -80,16 +89,19 @@ pub struct Settings {
     pub cache_max_age: Duration,
     /// `HTTP_TIMEOUT`: how long one JWKS fetch may take before the api gives up on it.
     pub http_timeout: Duration,
+    /// `MAX_CONNECTIONS`: the connections the api serves at once, which the attacker holds.
+    pub max_connections: usize,
 }
 
 impl Options {
-    /// The key-cache settings, each at least a second.
+    /// The api's settings: each duration at least a second, at least one connection.
     fn settings(&self) -> Settings {
         let seconds = |value: u64| Duration::from_secs(value.max(1));
         Settings {
             cooldown: seconds(self.cooldown),
             cache_max_age: seconds(self.cache_max_age),
             http_timeout: seconds(self.http_timeout),
+            max_connections: self.max_connections.max(1),
         }
     }
 

@@ -1,5 +1,6 @@
-//! What the soak watches beside its load: the `/api/public` probe, the api's resident memory,
-//! and the two controls that tell a stalled machine from a stalled api.
+//! What the soak watches beside its load: the `/api/public` probe on a kept-alive connection,
+//! the same request on a new connection each time, the api's resident memory, and the two
+//! controls that tell a stalled machine from a stalled api.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,9 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use mock_issuer::client::IssuerClient;
 use reqwest::Url;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
-use super::traffic::{Shared, client, ticker};
+use super::traffic::{Shared, client, client_builder, ticker};
 use crate::load::proc;
 
 /// The `/api/public` probe's figures.
@@ -62,7 +63,7 @@ async fn probe(shared: Arc<Shared>, api: String, deadline: Instant) -> Probe {
         let phase = shared.phase();
         let at_s = shared.now_s();
         probe.sent += 1;
-        match probe_once(&client, &url).await {
+        match probe_once(&client, &url, PROBE_TIMEOUT).await {
             Ok(latency) => probe.latencies_us.push(latency.as_micros() as u64),
             Err(what) => probe.failures.push(ProbeFailure { at_s, phase, what }),
         }
@@ -70,8 +71,13 @@ async fn probe(shared: Arc<Shared>, api: String, deadline: Instant) -> Probe {
     probe
 }
 
-/// One probe: its latency when answered 200, else what happened.
-async fn probe_once(client: &reqwest::Client, url: &str) -> Result<Duration, String> {
+/// One probe with `client`, whose timeout is `timeout`: its latency when answered 200, else
+/// what happened.
+async fn probe_once(
+    client: &reqwest::Client,
+    url: &str,
+    timeout: Duration,
+) -> Result<Duration, String> {
     let started = Instant::now();
     match client.get(url).send().await {
         Ok(response) if response.status() == 200 => {
@@ -80,10 +86,72 @@ async fn probe_once(client: &reqwest::Client, url: &str) -> Result<Duration, Str
         }
         Ok(response) => Err(format!("status {}", response.status().as_u16())),
         Err(error) if error.is_timeout() => {
-            Err(format!("no answer within {} ms", PROBE_TIMEOUT.as_millis()))
+            Err(format!("no answer within {} ms", timeout.as_millis()))
         }
         Err(error) => Err(format!("connection failed: {error}")),
     }
+}
+
+/// One `GET /api/public` on a connection of its own.
+#[derive(Debug, Clone)]
+pub struct FreshProbe {
+    /// The phase it was sent in.
+    pub phase: usize,
+    /// When it was sent, in seconds since the origin.
+    pub at_s: f64,
+    /// Its time from connecting to a 200, in microseconds; else what happened.
+    pub outcome: Result<u64, String>,
+}
+
+/// How often a new client connects: a few a second, as new visitors of a site would.
+pub const FRESH_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a new client waits. Longer than the one-second bound it is judged by, so that a
+/// client kept waiting for a slot shows how long it waited rather than only that it did.
+pub const FRESH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Asks `GET /api/public` every [`FRESH_INTERVAL`] on a new connection, closed after the
+/// answer, each probe its own task: a pooled client that already holds its connections would
+/// not notice that new ones are not being accepted, and a probe kept waiting must not delay
+/// the next.
+async fn fresh_probe(shared: Arc<Shared>, api: String, deadline: Instant) -> Vec<FreshProbe> {
+    let mut done = Vec::new();
+    let client = match client_builder(FRESH_TIMEOUT)
+        .pool_max_idle_per_host(0)
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => {
+            done.push(FreshProbe {
+                phase: 0,
+                at_s: 0.0,
+                outcome: Err(format!("no client: {error}")),
+            });
+            return done;
+        }
+    };
+    let url: Arc<str> = format!("{api}/api/public").into();
+    let mut in_flight = JoinSet::new();
+    let mut ticker = ticker(FRESH_INTERVAL);
+    while shared.running(deadline) {
+        ticker.tick().await;
+        let (phase, at_s) = (shared.phase(), shared.now_s());
+        let (client, url) = (client.clone(), url.clone());
+        in_flight.spawn(async move {
+            let outcome = probe_once(&client, &url, FRESH_TIMEOUT).await;
+            FreshProbe {
+                phase,
+                at_s,
+                outcome: outcome.map(|latency| latency.as_micros() as u64),
+            }
+        });
+        while let Some(Ok(probe)) = in_flight.try_join_next() {
+            done.push(probe);
+        }
+    }
+    while let Some(probe) = in_flight.join_next().await {
+        done.extend(probe.ok());
+    }
+    done
 }
 
 /// A stretch of time (µs since the origin) when the machine, not the api, was too slow to
@@ -205,6 +273,7 @@ async fn sample_memory(shared: Arc<Shared>, pid: u32, deadline: Instant) -> Vec<
 /// The running monitors.
 pub struct Monitors {
     probe: JoinHandle<Probe>,
+    fresh: JoinHandle<Vec<FreshProbe>>,
     driver: JoinHandle<Vec<Stall>>,
     issuer: JoinHandle<Vec<Stall>>,
     memory: JoinHandle<Vec<MemorySample>>,
@@ -215,6 +284,8 @@ pub struct Monitors {
 pub struct Observed {
     /// The probe's figures.
     pub probe: Probe,
+    /// Every fresh-connection probe.
+    pub fresh: Vec<FreshProbe>,
     /// The api's memory.
     pub memory: Vec<MemorySample>,
     /// The stalls both controls saw.
@@ -222,7 +293,7 @@ pub struct Observed {
 }
 
 impl Monitors {
-    /// Starts the probe of `api`, the two controls (the second on `issuer`) and the memory
+    /// Starts the two probes of `api`, the two controls (the second on `issuer`) and the memory
     /// sampler of process `pid`, all until `deadline`.
     pub fn start(
         shared: &Arc<Shared>,
@@ -234,6 +305,7 @@ impl Monitors {
         let issuer = issuer.base().clone();
         Monitors {
             probe: tokio::spawn(probe(shared.clone(), api.to_owned(), deadline)),
+            fresh: tokio::spawn(fresh_probe(shared.clone(), api.to_owned(), deadline)),
             driver: tokio::spawn(watch_driver(shared.clone(), deadline)),
             issuer: tokio::spawn(watch_issuer(shared.clone(), issuer, deadline)),
             memory: tokio::spawn(sample_memory(shared.clone(), pid, deadline)),
@@ -243,11 +315,13 @@ impl Monitors {
     /// Waits for every monitor (each stops at the deadline or the stop flag).
     pub async fn finish(self) -> Result<Observed> {
         let probe = self.probe.await?;
+        let fresh = self.fresh.await?;
         let memory = self.memory.await?;
         let mut stalls = self.driver.await?;
         stalls.extend(self.issuer.await?);
         Ok(Observed {
             probe,
+            fresh,
             memory,
             stalls,
         })

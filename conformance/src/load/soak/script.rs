@@ -1,6 +1,7 @@
 //! The fault script: which state the mock issuer is in during each phase, how keys are rotated
 //! and revoked without ever sending a valid-looking token the api cannot yet know (the rule is in
-//! [`super::keys`]), and the issuer's own counts of what the api fetched.
+//! [`super::keys`]), the phase in which an attacker holds every connection slot of the api
+//! ([`super::attacker`]), and the issuer's own counts of what the api fetched.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use mock_issuer::client::IssuerClient;
 use mock_issuer::{Endpoint, Fault, RequestCounts};
 
 use super::Settings;
+use super::attacker::{AttackFigures, Attacker, Target};
 use super::keys::{KeyChange, KeyEvent, Keys, Minter, Poll, TokenPair, Wait, seen_text};
 use super::traffic::Shared;
 
@@ -34,7 +36,7 @@ impl PhaseFault {
     }
 }
 
-/// What the script does to the issuer at the start of a phase.
+/// What the script does at the start of a phase: to the issuer, or to the api's connections.
 #[derive(Debug, Clone, Copy)]
 pub enum Action {
     /// Nothing: every endpoint answers normally.
@@ -48,6 +50,9 @@ pub enum Action {
     RotateTwiceDuringOutage,
     /// The previous key stops being published.
     RevokePrevious,
+    /// The issuer stays healthy while an attacker holds as many connections as the api serves
+    /// at once, on top of the load's, for the whole phase.
+    HoldEverySlot,
 }
 
 /// One phase of the script.
@@ -74,6 +79,12 @@ pub const SCRIPT: &[Phase] = &[
     Phase {
         name: "healthy",
         action: Action::Healthy,
+    },
+    // Second, so that whatever the attack leaves in the api's heap is in the memory check's
+    // first third, and a long run that repeats it shows whether it leaks.
+    Phase {
+        name: "every slot held",
+        action: Action::HoldEverySlot,
     },
     Phase {
         name: "jwks 503",
@@ -215,6 +226,17 @@ pub struct ScriptLog {
     pub fault_windows: Vec<(u64, u64)>,
     /// Tokens minted for the valid stream during the run.
     pub tokens_minted: u64,
+    /// What the attacker did, in each phase that held every slot.
+    pub attacks: Vec<AttackLog>,
+}
+
+/// What the attacker did in one phase.
+#[derive(Debug)]
+pub struct AttackLog {
+    /// The phase's index in the run.
+    pub phase: usize,
+    /// The attacker's own counts.
+    pub figures: AttackFigures,
 }
 
 /// Extra time every latency bound allows: the probe's pace, the fetch itself and scheduling on
@@ -270,6 +292,10 @@ struct Runner<'a> {
     shared: &'a Shared,
     keys: &'a mut Keys,
     settings: Settings,
+    /// The api's socket, for the attacker.
+    target: Target,
+    /// The attacker, while a phase holds every slot.
+    attacker: Option<Attacker>,
     log: ScriptLog,
 }
 
@@ -289,6 +315,8 @@ impl<'a> Runner<'a> {
             shared,
             keys,
             settings,
+            target: Target::of(api)?,
+            attacker: None,
             log: ScriptLog::default(),
         })
     }
@@ -310,6 +338,13 @@ impl<'a> Runner<'a> {
             let fault_start = self.shared.now_us();
             self.begin(index, phase.action).await?;
             self.refresh_tokens_until(end).await;
+            if let Some(attacker) = self.attacker.take() {
+                let figures = attacker.finish().await;
+                self.log.attacks.push(AttackLog {
+                    phase: index,
+                    figures,
+                });
+            }
             if let Action::Faults(_) = phase.action {
                 self.issuer.clear_faults().await?;
                 self.log
@@ -349,6 +384,10 @@ impl<'a> Runner<'a> {
             }
             Action::RotateTwiceDuringOutage => self.rotate_twice_during_outage(index).await?,
             Action::RevokePrevious => self.revoke_previous(index).await?,
+            Action::HoldEverySlot => {
+                let slots = self.settings.max_connections;
+                self.attacker = Some(Attacker::start(&self.target, slots));
+            }
         }
         Ok(())
     }
@@ -486,6 +525,7 @@ mod tests {
             cooldown: Duration::from_secs(2),
             cache_max_age: Duration::from_secs(5),
             http_timeout: Duration::from_secs(1),
+            max_connections: 128,
         };
 
         let fault = PhaseFault::SlowerThanTimeout.resolve(settings);
@@ -495,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_run_shorter_than_the_script_is_refused_and_a_long_one_repeats_it() {
-        assert!(Plan::new(Duration::from_secs(119)).is_err());
+        assert!(Plan::new(Duration::from_secs(129)).is_err());
 
         let plan = Plan::new(Duration::from_secs(600)).expect("long enough");
 

@@ -211,10 +211,14 @@ pub struct Record {
 /// An HTTP client with pooled keep-alive connections and a timeout for every request, so a
 /// hung server turns into recorded failures instead of a hung soak.
 pub fn client(timeout: Duration) -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
+    Ok(client_builder(timeout).build()?)
+}
+
+/// [`client`]'s settings, for a client that needs one more.
+pub fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
-        .build()?)
 }
 
 /// Sends `request` and reads its body (so the connection goes back to the pool); the status,

@@ -1,8 +1,11 @@
 //! The checks: each one judged from the run's figures against a stated bound, with the figures
 //! behind its verdict.
 
+use std::time::Duration;
+
 use serde::Serialize;
 
+use super::connections::{AttackSummary, KIB_PER_HELD_CONNECTION};
 use super::figures::{
     MEMORY_GROWTH_PERCENT, MemorySummary, PhaseStats, ProbeSummary, StallSummary, fetch_bound, mib,
     run_us,
@@ -244,6 +247,103 @@ pub fn probe(probe: &ProbeSummary, stalls: &StallSummary) -> Check {
     }
 }
 
+/// The slowest a new client's 99th percentile may be while every slot is held.
+const NEW_CLIENT_P99: Duration = Duration::from_secs(1);
+
+/// New clients get a prompt 200 while the attacker holds every slot, and it really held them.
+pub fn new_clients_under_attack(attacks: &[AttackSummary], phases: &[PhaseStats]) -> Check {
+    let name = "a new client is answered within 1 s while an attacker holds every connection slot";
+    per_attack(name, attacks, phases, |attack, stats| {
+        let bound_ms = NEW_CLIENT_P99.as_secs_f64() * 1e3;
+        let new = &stats.new_connections;
+        let attacker = &attack.attacker;
+        let opened = attacker.total(|way| way.opened);
+        let passed = new.answered > 0
+            && new.failures.is_empty()
+            && new.p99_ms < bound_ms
+            && opened >= attacker.slots as u64;
+        let ways: Vec<String> = attacker
+            .ways
+            .iter()
+            .map(|way| format!("{} {}", way.slots, way.way))
+            .collect();
+        let first = new
+            .failures
+            .first()
+            .map(|f| format!("; first at {:.1} s: {}", f.at_s, f.what))
+            .unwrap_or_default();
+        let detail = format!(
+            "phase {}: {} new connections, {} without a 200 ({} more during a machine stall), time to a 200 p50 {:.2} ms, p99 {:.2} ms (bound {bound_ms:.0} ms), max {:.2} ms; the attacker held {} connections on top of the load's ({}), opened {opened}, the server closed {}{first}",
+            attack.phase,
+            new.sent,
+            new.failures.len(),
+            new.during_stalls,
+            new.p50_ms,
+            new.p99_ms,
+            new.max_ms,
+            attacker.slots,
+            ways.join(", "),
+            attacker.total(|way| way.closed_by_server),
+        );
+        (passed, detail)
+    })
+}
+
+/// While the attacker holds every slot, the load is served as in any healthy phase and the
+/// api's memory grows by no more than the held connections cost.
+pub fn service_under_attack(attacks: &[AttackSummary], phases: &[PhaseStats]) -> Check {
+    let name = "while every slot is held, valid tokens keep their answers, no 5xx, memory bounded";
+    per_attack(name, attacks, phases, |attack, stats| {
+        let passed = stats.valid_judged > 0
+            && stats.valid_failed == 0
+            && attack.server_errors == 0
+            && attack.memory_bounded();
+        let growth = match (attack.memory_before_kib, attack.memory_peak_kib) {
+            (Some(before), Some(peak)) => format!("{:+} KiB", peak as i64 - before as i64),
+            _ => "not sampled".to_owned(),
+        };
+        let detail = format!(
+            "phase {}: {} of {} judged valid-token requests got the contract's answer, {} load requests unanswered, {} undocumented 5xx; VmRSS peak {} before, {} during ({growth}; bound +{} KiB: the memory check's, plus {KIB_PER_HELD_CONNECTION} KiB a held connection)",
+            attack.phase,
+            stats.valid_judged - stats.valid_failed,
+            stats.valid_judged,
+            stats.count(0),
+            attack.server_errors,
+            mib(attack.memory_before_kib),
+            mib(attack.memory_peak_kib),
+            attack.memory_bound_kib,
+        );
+        (passed, detail)
+    })
+}
+
+/// A check that holds when `judge` passes every attacker phase (and at least one ran); its
+/// detail is theirs, phase by phase.
+fn per_attack(
+    name: &'static str,
+    attacks: &[AttackSummary],
+    phases: &[PhaseStats],
+    judge: impl Fn(&AttackSummary, &PhaseStats) -> (bool, String),
+) -> Check {
+    let verdicts: Vec<(bool, String)> = attacks
+        .iter()
+        .map(|attack| match phases.get(attack.phase) {
+            Some(stats) => judge(attack, stats),
+            None => (false, format!("phase {}: no figures", attack.phase)),
+        })
+        .collect();
+    let details: Vec<&str> = verdicts.iter().map(|(_, detail)| detail.as_str()).collect();
+    Check {
+        name,
+        passed: !verdicts.is_empty() && verdicts.iter().all(|(passed, _)| *passed),
+        detail: if details.is_empty() {
+            "no phase held every slot".to_owned()
+        } else {
+            details.join("; ")
+        },
+    }
+}
+
 /// The first few of `records`, for a detail line.
 fn examples(records: &[Record]) -> String {
     if records.is_empty() {
@@ -267,7 +367,90 @@ fn describe(record: &Record) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::soak::monitors::MemorySample;
+    use crate::load::soak::attacker::{AttackFigures, WayFigures};
+    use crate::load::soak::monitors::{MemorySample, ProbeFailure};
+    use crate::load::soak::report::connections::NewConnections;
+
+    /// Phase 0 held by an attacker that opened `opened` connections for its 3 slots, and
+    /// grew the api's memory by 2,000 KiB.
+    fn attack(opened: u64) -> AttackSummary {
+        AttackSummary {
+            phase: 0,
+            attacker: AttackFigures {
+                slots: 3,
+                ways: vec![WayFigures {
+                    way: "slow-loris",
+                    slots: 3,
+                    opened,
+                    closed_by_server: 0,
+                    refused: 0,
+                    answered_200: 0,
+                    answered_other: 0,
+                }],
+            },
+            server_errors: 0,
+            memory_before_kib: Some(10_000),
+            memory_peak_kib: Some(12_000),
+            memory_bound_kib: 4_096,
+        }
+    }
+
+    /// Phase 0, in which 40 new clients were answered with this p99 and `failures` more were
+    /// not, and 100 valid-token requests were judged, `valid_failed` of them failing.
+    fn phase(p99_ms: f64, failures: usize, valid_failed: u64) -> PhaseStats {
+        let failure = ProbeFailure {
+            at_s: 1.0,
+            phase: 0,
+            what: "no answer within 5000 ms".to_owned(),
+        };
+        PhaseStats {
+            valid_judged: 100,
+            valid_failed,
+            new_connections: NewConnections {
+                sent: 40 + failures as u64,
+                answered: 40,
+                p50_ms: 1.0,
+                p99_ms,
+                max_ms: p99_ms,
+                failures: vec![failure; failures],
+                during_stalls: 0,
+            },
+            ..PhaseStats::default()
+        }
+    }
+
+    #[test]
+    fn new_clients_kept_waiting_or_unanswered_fail_the_attack_check() {
+        let prompt = new_clients_under_attack(&[attack(3)], &[phase(3.0, 0, 0)]);
+        let failing = [
+            new_clients_under_attack(&[attack(3)], &[phase(1_500.0, 0, 0)]),
+            new_clients_under_attack(&[attack(3)], &[phase(3.0, 1, 0)]),
+            // The attacker did not even open its slots: nothing was held.
+            new_clients_under_attack(&[attack(2)], &[phase(3.0, 0, 0)]),
+            new_clients_under_attack(&[], &[phase(3.0, 0, 0)]),
+        ];
+
+        assert!(prompt.passed, "{}", prompt.detail);
+        for check in failing {
+            assert!(!check.passed, "{}", check.detail);
+        }
+    }
+
+    #[test]
+    fn a_failed_valid_request_or_memory_past_its_bound_fails_the_service_check() {
+        let grown = AttackSummary {
+            memory_peak_kib: Some(20_000),
+            ..attack(3)
+        };
+
+        let served = service_under_attack(&[attack(3)], &[phase(3.0, 0, 0)]);
+        let one_failed = service_under_attack(&[attack(3)], &[phase(3.0, 0, 1)]);
+        let leaked = service_under_attack(&[grown], &[phase(3.0, 0, 0)]);
+
+        assert!(served.passed, "{}", served.detail);
+        assert!(!one_failed.passed, "{}", one_failed.detail);
+        assert!(!leaked.passed, "{}", leaked.detail);
+    }
 
     #[test]
     fn memory_that_grows_past_the_bound_fails() {

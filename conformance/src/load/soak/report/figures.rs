@@ -1,19 +1,21 @@
 //! The figures the report is made of: per-phase counts and latencies, the machine's stalls,
-//! the probe's and the memory's summaries, and the arithmetic they share.
+//! the probe's and the memory's summaries, and the arithmetic they share (the connection
+//! slots' figures are in [`super::connections`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::connections::NewConnections;
 use super::judge::Judge;
 use crate::load::soak::Settings;
-use crate::load::soak::monitors::{Control, MemorySample, Probe, ProbeFailure, Stall};
+use crate::load::soak::monitors::{Control, FreshProbe, MemorySample, Probe, ProbeFailure, Stall};
 use crate::load::soak::script::{PhaseLog, ScriptLog};
 use crate::load::soak::traffic::Record;
 
 /// One phase's figures.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct PhaseStats {
     /// Its name in the script.
     pub name: &'static str,
@@ -39,14 +41,18 @@ pub struct PhaseStats {
     pub jwks_fetch_bound: u64,
     /// Discovery fetches the issuer counted in it.
     pub discovery_fetches: u64,
+    /// How new clients fared in it: `GET /api/public` on a connection of their own.
+    pub new_connections: NewConnections,
 }
 
 impl PhaseStats {
-    /// The figures of phase `index`, which `log` describes, from the run's `records`.
+    /// The figures of phase `index`, which `log` describes, from the run's `records` and
+    /// `fresh`-connection probes.
     pub fn new(
         index: usize,
         log: &PhaseLog,
         records: &[Record],
+        fresh: &[FreshProbe],
         judge: &Judge<'_>,
         settings: Settings,
     ) -> Self {
@@ -80,6 +86,7 @@ impl PhaseStats {
             jwks_fetches: log.counts_end.jwks - log.counts_start.jwks,
             jwks_fetch_bound: fetch_bound(seconds, settings.cooldown),
             discovery_fetches: log.counts_end.discovery - log.counts_start.discovery,
+            new_connections: NewConnections::new(index, fresh, judge),
         }
     }
 
@@ -262,9 +269,7 @@ impl MemorySummary {
         MemorySummary {
             first_third_median_kib: first,
             last_third_median_kib: last,
-            bound_kib: first.map_or(MEMORY_GROWTH_KIB, |f| {
-                MEMORY_GROWTH_KIB.max(f * MEMORY_GROWTH_PERCENT / 100)
-            }),
+            bound_kib: memory_bound_kib(first),
             last_third_first_and_last_kib: span,
             samples: samples.to_vec(),
         }
@@ -279,6 +284,14 @@ impl MemorySummary {
     pub fn peak_kib(&self) -> Option<u64> {
         self.samples.iter().map(|s| s.rss_kib).max()
     }
+}
+
+/// How much the api's memory may grow from `base` KiB: [`MEMORY_GROWTH_KIB`], or
+/// [`MEMORY_GROWTH_PERCENT`] of `base` if that is more.
+pub fn memory_bound_kib(base: Option<u64>) -> u64 {
+    base.map_or(MEMORY_GROWTH_KIB, |base| {
+        MEMORY_GROWTH_KIB.max(base * MEMORY_GROWTH_PERCENT / 100)
+    })
 }
 
 /// The readings of `samples` after the first phase, in KiB.

@@ -1,9 +1,10 @@
 //! The JSON summary written under `target/soak/`: the settings, the plan, every figure of the
-//! table, every check, and the api's memory samples.
+//! table (the attacker's among them), every check, and the api's memory samples.
 
 use serde::Serialize;
 
 use super::checks::Check;
+use super::connections::AttackSummary;
 use super::figures::{MemorySummary, PhaseStats, ProbeSummary, StallSummary};
 use super::{DiscoveryFetches, Report};
 use crate::load::soak::keys::KeyEvent;
@@ -20,17 +21,19 @@ pub struct Summary<'a> {
     discovery_fetches: DiscoveryFetches,
     probe: &'a ProbeSummary,
     memory: &'a MemorySummary,
+    attacks: &'a [AttackSummary],
     checks: &'a [Check],
     passed: usize,
     failed: usize,
 }
 
-/// The api's key-cache settings, in seconds.
+/// The api's settings, durations in seconds.
 #[derive(Serialize)]
 struct SettingsJson {
     jwks_cooldown_s: f64,
     jwks_cache_max_age_s: f64,
     http_timeout_s: f64,
+    max_connections: usize,
 }
 
 /// How the run was cut into phases.
@@ -74,6 +77,7 @@ impl Report {
                 jwks_cooldown_s: self.settings.cooldown.as_secs_f64(),
                 jwks_cache_max_age_s: self.settings.cache_max_age.as_secs_f64(),
                 http_timeout_s: self.settings.http_timeout.as_secs_f64(),
+                max_connections: self.settings.max_connections,
             },
             plan: PlanJson {
                 phases: self.plan.phases,
@@ -86,6 +90,7 @@ impl Report {
             discovery_fetches: self.discovery,
             probe: &self.probe,
             memory: &self.memory,
+            attacks: &self.attacks,
             checks: &self.checks,
             passed: self.checks.len() - failed,
             failed,

@@ -65,8 +65,14 @@ impl<'a> Judge<'a> {
     /// Whether `failure`, a probe, was sent in or near a machine stall.
     pub fn probe_in_stall(&self, failure: &ProbeFailure) -> bool {
         let sent = (failure.at_s * 1e6) as u64;
-        let end = sent + (PROBE_TIMEOUT + WINDOW_SLACK).as_micros() as u64;
-        let start = sent.saturating_sub(WINDOW_SLACK.as_micros() as u64);
+        self.in_stall(sent, sent + PROBE_TIMEOUT.as_micros() as u64)
+    }
+
+    /// Whether a machine stall overlaps the span from `start_us` to `end_us`, give or take
+    /// [`WINDOW_SLACK`].
+    pub fn in_stall(&self, start_us: u64, end_us: u64) -> bool {
+        let slack = WINDOW_SLACK.as_micros() as u64;
+        let (start, end) = (start_us.saturating_sub(slack), end_us + slack);
         self.stalls
             .iter()
             .any(|stall| stall.end_us >= start && stall.start_us <= end)
@@ -173,6 +179,7 @@ mod tests {
         cooldown: Duration::from_secs(2),
         cache_max_age: Duration::from_secs(5),
         http_timeout: Duration::from_secs(1),
+        max_connections: 128,
     };
 
     fn record(kind: Kind, key: Option<usize>, status: u16, sent_s: u64) -> Record {

@@ -3,10 +3,12 @@
 //!
 //! - [`judge`]: which requests are judged and which failures a fault or a stall excuses.
 //! - [`figures`]: per-phase counts and latencies, stalls, probe and memory summaries.
+//! - [`connections`]: new clients' figures per phase, and the attacker phases' summaries.
 //! - [`checks`]: the checks, one function each.
 //! - [`table`] and [`json`]: the two ways the report is written out.
 
 mod checks;
+mod connections;
 mod figures;
 mod json;
 mod judge;
@@ -15,6 +17,7 @@ mod table;
 use serde::Serialize;
 
 use self::checks::Check;
+use self::connections::AttackSummary;
 use self::figures::{MemorySummary, PhaseStats, ProbeSummary, StallSummary};
 use self::judge::{Judge, Tally};
 use super::Settings;
@@ -55,6 +58,7 @@ pub struct Report {
     discovery: DiscoveryFetches,
     probe: ProbeSummary,
     memory: MemorySummary,
+    attacks: Vec<AttackSummary>,
 }
 
 impl Report {
@@ -74,11 +78,18 @@ impl Report {
             .phases
             .iter()
             .enumerate()
-            .map(|(index, log)| PhaseStats::new(index, log, records, &judge, settings))
+            .map(|(index, log)| {
+                PhaseStats::new(index, log, records, &observed.fresh, &judge, settings)
+            })
             .collect();
         let stalls = StallSummary::new(&observed.stalls, script);
         let probe = ProbeSummary::new(&observed.probe, &judge);
         let memory = MemorySummary::new(&observed.memory);
+        let attacks: Vec<AttackSummary> = script
+            .attacks
+            .iter()
+            .map(|log| AttackSummary::new(log, &tally, &observed.memory))
+            .collect();
         let checks = vec![
             checks::valid_tokens(&tally),
             checks::server_errors(&tally, &stalls),
@@ -88,6 +99,8 @@ impl Report {
             checks::revocation(&script.key_events),
             checks::memory(&memory),
             checks::probe(&probe, &stalls),
+            checks::new_clients_under_attack(&attacks, &phases),
+            checks::service_under_attack(&attacks, &phases),
         ];
         Report {
             settings,
@@ -100,6 +113,7 @@ impl Report {
             discovery: DiscoveryFetches::new(script),
             probe,
             memory,
+            attacks,
         }
     }
 

@@ -1,9 +1,11 @@
-//! The printed report: one row per phase, the key changes, the machine's stalls, discovery and
-//! memory, then PASS/FAIL per check and the `N passed, M failed` line.
+//! The printed report: one row per phase, the key changes, the attacker's connections, the
+//! machine's stalls, discovery and memory, then PASS/FAIL per check and the `N passed, M
+//! failed` line.
 
 use std::fmt::Write as _;
 
 use super::Report;
+use super::connections::AttackSummary;
 use super::figures::{MEMORY_GROWTH_PERCENT, PhaseStats, mib};
 use crate::load::soak::keys::{KeyEvent, seen_text};
 use crate::load::soak::monitors::STALL_THRESHOLD;
@@ -17,6 +19,7 @@ impl Report {
         let mut out = String::new();
         self.write_phases(&mut out);
         self.write_key_changes(&mut out);
+        self.write_attacks(&mut out);
         self.write_machine(&mut out);
         self.write_checks(&mut out);
         out
@@ -25,7 +28,7 @@ impl Report {
     fn write_phases(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "\n{:<3} {:<20} {:>5} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7} {:>7} {:>9} {:>13} {:>9} {:>4}",
+            "\n{:<3} {:<20} {:>5} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7} {:>7} {:>9} {:>13} {:>9} {:>4} {:>9} {:>7}",
             "#",
             "phase",
             "s",
@@ -41,7 +44,9 @@ impl Report {
             "valid p99",
             "valid ok/all",
             "jwks/max",
-            "disc"
+            "disc",
+            "new p99",
+            "new err"
         );
         for (index, phase) in self.phases.iter().enumerate() {
             write_phase(out, index, phase);
@@ -52,6 +57,13 @@ impl Report {
         let _ = writeln!(out, "\nkey changes:");
         for event in &self.key_events {
             let _ = writeln!(out, "  {}", key_line(event));
+        }
+    }
+
+    /// What the attacker did in each phase that held every slot, way by way.
+    fn write_attacks(&self, out: &mut String) {
+        for attack in &self.attacks {
+            write_attack(out, attack);
         }
     }
 
@@ -107,7 +119,7 @@ fn write_phase(out: &mut String, index: usize, phase: &PhaseStats) {
     let valid_ok = phase.valid_judged - phase.valid_failed;
     let _ = writeln!(
         out,
-        "{index:<3} {:<20} {:>5.1} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7.2} {:>7.2} {:>9.2} {:>13} {:>9} {:>4}",
+        "{index:<3} {:<20} {:>5.1} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7.2} {:>7.2} {:>9.2} {:>13} {:>9} {:>4} {:>9.2} {:>7}",
         phase.name,
         phase.seconds,
         phase.requests,
@@ -123,7 +135,32 @@ fn write_phase(out: &mut String, index: usize, phase: &PhaseStats) {
         format!("{valid_ok}/{}", phase.valid_judged),
         format!("{}/{}", phase.jwks_fetches, phase.jwks_fetch_bound),
         phase.discovery_fetches,
+        phase.new_connections.p99_ms,
+        phase.new_connections.failures.len(),
     );
+}
+
+/// One attacker phase: a line per way of holding a slot.
+fn write_attack(out: &mut String, attack: &AttackSummary) {
+    let _ = writeln!(
+        out,
+        "\nattacker in phase {}: {} connections held on top of the load's",
+        attack.phase, attack.attacker.slots
+    );
+    for way in &attack.attacker.ways {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>4} slots: {:>5} opened, {:>5} closed by the server, {:>4} still open at the end, {:>4} refused; answers {} x 200, {} other",
+            way.way,
+            way.slots,
+            way.opened,
+            way.closed_by_server,
+            way.open_at_end(),
+            way.refused,
+            way.answered_200,
+            way.answered_other,
+        );
+    }
 }
 
 /// A key change, as one line.
