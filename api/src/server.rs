@@ -151,6 +151,7 @@ pub async fn serve_with(
     let limits = limits.usable();
     let app = layers::with_limits(app, &limits);
     let builder = Arc::new(builder(&limits));
+    slots::warn_if_open_files_are_too_few(limits.max_connections);
     let slots = Slots::new(limits.max_connections);
     let connection_limits = ConnectionLimits::from(&limits);
     let (close, closing) = watch::channel(());

@@ -388,6 +388,47 @@ impl<B> Drop for Watched<B> {
     }
 }
 
+/// Open files a server with `limit` slots may need at once: every slot, the quarter more that
+/// may be saying goodbye, and room for the listener, the issuer client's sockets and logs.
+pub(crate) fn open_files_needed(limit: usize) -> u64 {
+    let limit = limit.max(1) as u64;
+    limit + (limit / 4).max(1) + 64
+}
+
+/// Warns once, at start-up, when the process's open-files limit (read from
+/// `/proc/self/limits`; nothing is said where that cannot be read) is below what `limit`
+/// slots may need: past it `accept` fails and clients wait although slots are free.
+pub(crate) fn warn_if_open_files_are_too_few(limit: usize) {
+    let needed = open_files_needed(limit);
+    let Some(allowed) = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .as_deref()
+        .and_then(soft_open_files_limit)
+    else {
+        return;
+    };
+    if allowed < needed {
+        tracing::warn!(
+            max_connections = limit,
+            open_files_needed = needed,
+            open_files_allowed = allowed,
+            "the open-files limit is below what MAX_CONNECTIONS needs; raise it (ulimit -n) or lower MAX_CONNECTIONS"
+        );
+    }
+}
+
+/// The soft "Max open files" of a `/proc/PID/limits` text; `None` when unlimited or absent.
+fn soft_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn micros_since(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
@@ -466,6 +507,23 @@ mod tests {
         assert_eq!(slots.counted(), 2);
         drop(third);
         assert_eq!(slots.counted(), 1);
+    }
+
+    #[test]
+    fn the_soft_open_files_limit_is_read_from_proc_limits() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                      Max processes             63435                63435                processes \n\
+                      Max open files            1024                 524288               files     \n";
+        assert_eq!(soft_open_files_limit(limits), Some(1024));
+        assert_eq!(
+            soft_open_files_limit("Max open files  unlimited  unlimited  files"),
+            None
+        );
+        assert_eq!(open_files_needed(512), 512 + 128 + 64);
+        assert!(
+            open_files_needed(512) <= 1024,
+            "the default fits the common limit"
+        );
     }
 
     #[test]
