@@ -28,8 +28,8 @@ use tower::{Service, ServiceBuilder};
 use tower_http::limit::{RequestBodyLimitLayer, ResponseBody};
 use tower_http::timeout::TimeoutLayer;
 
-use super::{RequestBody, ServerLimits};
 use super::host::{INVALID_HOST, check_host};
+use super::{RequestBody, ServerLimits};
 use crate::message::Message;
 
 /// The body of an answer: the app's, as the body limit layer passes it on, or a refusal of
