@@ -1,6 +1,7 @@
 //! Micro-benchmarks of token verification: the full pipeline against a bare RSA-2048 PKCS#1
-//! v1.5 SHA-256 check with the same backend (aws-lc), the rejection paths, the verified-token
-//! cache's hit path, and the bare RS256 signing the mock issuer does per token.
+//! v1.5 SHA-256 check with the same backend (aws-lc), the rejection paths (among them the
+//! costliest hostile tokens of the largest size accepted), the verified-token cache's hit path,
+//! and the bare RS256 signing the mock issuer does per token.
 //!
 //! `Authenticator::verify` needs its keys cached, so a real JWKS server (wiremock on a port of
 //! the OS's choosing) runs inside the benchmark and each authenticator is warmed up once; after
@@ -33,7 +34,7 @@ use serde_json::json;
 )]
 mod support;
 
-use support::claims::{AUDIENCE, claims, now};
+use support::claims::{AUDIENCE, claims, now, with};
 use support::issuer::TestIssuer;
 use support::keys::TestKey;
 
@@ -176,13 +177,84 @@ impl Setup {
     }
 }
 
-/// The tokens measured: one valid, and one for each rejection path.
+/// The largest token `verify` takes: `AuthOptions::max_token_bytes`' default.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The tokens measured: one valid, one for each rejection path, and the largest tokens: a valid
+/// one and the hostile ones whose refusal costs the most.
 struct Tokens {
     valid: String,
     expired: String,
     bad_signature: String,
     unknown_kid: String,
     malformed: String,
+    /// A valid token of the largest size, its payload padded with a plain string.
+    valid_16k: String,
+    /// The token that once cost 100 times a valid one: a header of as many distinct members as
+    /// fit in the largest token (about 1,300), refused by the header's member limit.
+    header_members: String,
+    /// A signed payload of as many `aud` strings as fit, refused by the claims' value limit
+    /// after the signature and the parse up to it.
+    payload_values: String,
+}
+
+/// `open`, then as many of `items` as keep the base64url of the whole within `encoded`
+/// characters, then `close`.
+fn json_within(
+    encoded: usize,
+    open: &str,
+    items: impl Iterator<Item = String>,
+    close: &str,
+) -> String {
+    let budget = encoded * 3 / 4;
+    let mut json = open.to_owned();
+    for item in items {
+        if json.len() + item.len() + close.len() > budget {
+            break;
+        }
+        json.push_str(&item);
+    }
+    json + close
+}
+
+/// The largest tokens: a valid one, and the hostile header and payload.
+fn largest(issuer: &str) -> [String; 3] {
+    let key = TestKey::primary();
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.kid()}).to_string();
+    // The header's base64url, two dots and a 2048-bit signature's 342 characters.
+    let payload_room = MAX_TOKEN_BYTES - URL_SAFE_NO_PAD.encode(&header).len() - 2 - 342;
+    let open = |claims: serde_json::Value| {
+        let text = claims.to_string();
+        text[..text.len() - 1].to_owned()
+    };
+    let padded = json_within(
+        payload_room,
+        &format!("{},\"padding\":\"", open(claims(issuer))),
+        std::iter::repeat_with(|| "x".to_owned()),
+        "\"}",
+    );
+    let audiences = json_within(
+        payload_room,
+        &format!(
+            "{},\"aud\":[\"x\"",
+            open(with(claims(issuer), json!({"aud": null})))
+        ),
+        std::iter::repeat_with(|| r#","x""#.to_owned()),
+        &format!(r#","{AUDIENCE}"]}}"#),
+    );
+    // Refused before any key is used, so the signature is a stand-in.
+    const REST: &str = ".e30.AAAA";
+    let members = json_within(
+        MAX_TOKEN_BYTES - REST.len(),
+        r#"{"alg":"RS256""#,
+        (0..).map(|index| format!(r#","m{index}":0"#)),
+        "}",
+    );
+    [
+        key.sign_bytes(header.as_bytes(), padded.as_bytes()),
+        format!("{}{REST}", URL_SAFE_NO_PAD.encode(members)),
+        key.sign_bytes(header.as_bytes(), audiences.as_bytes()),
+    ]
 }
 
 impl Tokens {
@@ -190,7 +262,11 @@ impl Tokens {
         let valid = setup.issuer.token();
         let (signing_input, signature) = valid.rsplit_once('.').expect("three segments");
         let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+        let [valid_16k, header_members, payload_values] = largest(&setup.issuer.url());
         Tokens {
+            valid_16k,
+            header_members,
+            payload_values,
             expired: setup
                 .issuer
                 .token_with(json!({"iat": now() - 7200, "exp": now() - 3600})),
@@ -216,9 +292,20 @@ impl Tokens {
                 "no applicable key found in the JSON Web Key Set",
             ),
             (&self.malformed, "Missing signature"),
+            (
+                &self.header_members,
+                "Protected Header has an object with too many members",
+            ),
+            (&self.payload_values, "JWT Claims Set has too many values"),
         ] {
             assert_eq!(setup.refusal(token), description);
         }
+        for token in [&self.valid_16k, &self.header_members, &self.payload_values] {
+            assert!(token.len() <= MAX_TOKEN_BYTES, "{} bytes", token.len());
+        }
+        setup
+            .verify(&setup.uncached, &self.valid_16k)
+            .expect("the largest valid token verifies");
     }
 }
 
@@ -270,6 +357,13 @@ fn bench_verify(c: &mut Criterion<ThreadCpu>, setup: &Setup, tokens: &Tokens, ba
                 .is_ok()
         })
     });
+    group.bench_function("full_16k", |b| {
+        b.iter(|| {
+            setup
+                .verify(&setup.uncached, black_box(&tokens.valid_16k))
+                .is_ok()
+        })
+    });
     setup.verify(&setup.cached, &tokens.valid).expect("cached");
     group.bench_function("cache_hit", |b| {
         b.iter(|| {
@@ -288,6 +382,8 @@ fn bench_reject(c: &mut Criterion<ThreadCpu>, setup: &Setup, tokens: &Tokens) {
         ("bad_signature", &tokens.bad_signature),
         ("unknown_kid", &tokens.unknown_kid),
         ("malformed", &tokens.malformed),
+        ("header_members", &tokens.header_members),
+        ("payload_values", &tokens.payload_values),
     ] {
         group.bench_function(name, |b| {
             b.iter(|| setup.verify(&setup.cached, black_box(token)).is_err())
@@ -303,10 +399,21 @@ fn write_paired_ratios(setup: &Setup, tokens: &Tokens, bare: &Bare) {
     for (name, authenticator, token) in [
         ("verify/full", &setup.uncached, &tokens.valid),
         ("verify/cache_hit", &setup.cached, &tokens.valid),
+        ("verify/full_16k", &setup.uncached, &tokens.valid_16k),
         ("reject/expired", &setup.cached, &tokens.expired),
         ("reject/bad_signature", &setup.cached, &tokens.bad_signature),
         ("reject/unknown_kid", &setup.cached, &tokens.unknown_kid),
         ("reject/malformed", &setup.cached, &tokens.malformed),
+        (
+            "reject/header_members",
+            &setup.cached,
+            &tokens.header_members,
+        ),
+        (
+            "reject/payload_values",
+            &setup.cached,
+            &tokens.payload_values,
+        ),
     ] {
         let ratio = paired(
             || {

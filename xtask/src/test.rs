@@ -31,10 +31,10 @@ const CARGO_DENY_VERSION: &str = "0.20.2";
 /// reported and skipped.
 const REQUIRE_ADVISORY_DB: &str = "REQUIRE_ADVISORY_DB";
 
-/// Runs `cargo fmt --check`, `cargo clippy -D warnings`, the whole workspace's tests, then
-/// certifies the real `api` binary with the conformance suite (`cargo xtask conformance`),
-/// runs `cargo xtask dev --once`, then `cargo deny` (installed by [`tools::ensure`] when
-/// missing).
+/// Runs `cargo fmt --check`, `cargo clippy -D warnings`, the whole workspace's tests, the
+/// refusal-cost test again in release, then certifies the real `api` binary with the
+/// conformance suite (`cargo xtask conformance`), runs `cargo xtask dev --once`, then
+/// `cargo deny` (installed by [`tools::ensure`] when missing).
 ///
 /// Tests run under cargo-nextest when it is installed (it is on CI), else `cargo test`.
 /// Snapshots are never written here (`INSTA_UPDATE=no`): a changed answer fails the run.
@@ -69,6 +69,14 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         )
         .run()?;
     }
+    // What a refusal costs against a valid token means something only optimised (aws-lc is
+    // optimised even in a debug build, our parsers are not), so that test runs once more here,
+    // in release, where it is not ignored.
+    cmd!(
+        sh,
+        "cargo test -p api --release --locked --test it refusal_cost -- --include-ignored"
+    )
+    .run()?;
     // The in-process suite ran above; this certifies the binary users actually run.
     crate::conformance::run(sh, &crate::conformance::Options::default())?;
     // The main command, as a new user runs it: mock tenant + api, tokens, the contract table.

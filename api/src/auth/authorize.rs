@@ -97,12 +97,12 @@ impl Requirement {
             Rule::AllPermissions(required) => permission_check(
                 claims,
                 required,
-                required.iter().all(|p| has_permission(claims, p)),
+                required.iter().all(|p| claims.has_permission(p)),
             ),
             Rule::AnyPermission(required) => permission_check(
                 claims,
                 required,
-                required.iter().any(|p| has_permission(claims, p)),
+                required.iter().any(|p| claims.has_permission(p)),
             ),
             Rule::ClaimEquals(name, expected) => match claims.get(name) {
                 None => Err(missing_claim(name)),
@@ -157,13 +157,6 @@ fn scope_check(claims: &Claims, required: &[String], all: bool) -> Result<(), Au
     })
 }
 
-fn has_permission(claims: &Claims, permission: &str) -> bool {
-    claims
-        .permissions()
-        .iter()
-        .any(|granted| granted == permission)
-}
-
 fn permission_check(
     claims: &Claims,
     required: &[String],
@@ -173,7 +166,8 @@ fn permission_check(
         return Ok(());
     }
     Err(AuthError::InsufficientScope {
-        description: if claims.get("permissions").is_some() {
+        // Read without the full claims tree, which a refusal should not have to build.
+        description: if claims.has_permissions_claim() {
             "Insufficient Permissions"
         } else {
             "Missing 'permissions' claim"

@@ -1,12 +1,14 @@
 //! The verified claims of a token, and the rules that decide whether a claim set is acceptable
 //! (RFC 7519 §4.1, RFC 9068 §2.2 and §4).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
 use super::error::AuthError;
+use super::jose;
+use super::jose::json::{Captured, Document, Limits, Members, STRING_COST, StringList};
 use super::options::AuthOptions;
 
 /// What the claim checks need to know, taken from [`AuthOptions`].
@@ -61,24 +63,152 @@ pub fn validate_payload(
     )
 }
 
-/// Parses a verified payload into its claims, refusing duplicate members at any depth.
-pub(crate) fn parse_payload(payload: &[u8]) -> Result<Map<String, Value>, AuthError> {
-    super::jose::parse_object(payload).map_err(|_| {
-        AuthError::invalid_token("JWT Claims Set must be a JSON object without duplicate members")
+/// What a claims set may hold. An access token carries a dozen registered and Auth0 claims
+/// and a few custom ones, and Auth0 RBAC's `permissions` one string per permission granted: far
+/// below these limits, which bound the work a signed but hostile payload (say, one an issuer
+/// filled from user-controlled metadata) can ask for.
+pub(crate) const CLAIMS_LIMITS: Limits = Limits {
+    members: 128,
+    values: 1024,
+};
+
+/// A verified payload, read once (see [`jose::json`]): the text, kept to build the full claims
+/// tree only if it is asked for, and the registered claims the checks read.
+#[derive(Debug)]
+pub(crate) struct Payload {
+    text: String,
+    registered: Registered<'static>,
+    /// The heap the full claims tree takes once built.
+    tree_bytes: usize,
+}
+
+/// Parses a verified payload, refusing duplicate members at any depth and anything else
+/// [`jose::json`] refuses, each with a description of its own.
+pub(crate) fn parse_payload(payload: &[u8]) -> Result<Payload, AuthError> {
+    let scanned = jose::json::scan_object(payload, CLAIMS_LIMITS, Registered::default())
+        .map_err(|error| AuthError::invalid_token(error.description(Document::ClaimsSet)))?;
+    Ok(Payload {
+        // The scan has checked it is UTF-8.
+        text: String::from_utf8_lossy(payload).into_owned(),
+        registered: scanned.members.into_owned(),
+        tree_bytes: scanned.tree_bytes,
     })
 }
 
+/// The claims the checks and accessors read, as captured from the payload; every other claim
+/// is only in the text.
+#[derive(Debug, Default)]
+struct Registered<'de> {
+    iss: Option<Captured<'de>>,
+    aud: Option<Captured<'de>>,
+    exp: Option<Captured<'de>>,
+    nbf: Option<Captured<'de>>,
+    iat: Option<Captured<'de>>,
+    sub: Option<Captured<'de>>,
+    client_id: Option<Captured<'de>>,
+    azp: Option<Captured<'de>>,
+    jti: Option<Captured<'de>>,
+    scope: Option<Captured<'de>>,
+    permissions: Option<Captured<'de>>,
+}
+
+impl<'de> Members<'de> for Registered<'de> {
+    fn slot(&mut self, name: &str) -> Option<&mut Option<Captured<'de>>> {
+        Some(match name {
+            "iss" => &mut self.iss,
+            "aud" => &mut self.aud,
+            "exp" => &mut self.exp,
+            "nbf" => &mut self.nbf,
+            "iat" => &mut self.iat,
+            "sub" => &mut self.sub,
+            "client_id" => &mut self.client_id,
+            "azp" => &mut self.azp,
+            "jti" => &mut self.jti,
+            "scope" => &mut self.scope,
+            "permissions" => &mut self.permissions,
+            _ => return None,
+        })
+    }
+}
+
+impl Registered<'_> {
+    fn into_owned(self) -> Registered<'static> {
+        let owned = |claim: Option<Captured<'_>>| claim.map(Captured::into_owned);
+        Registered {
+            iss: owned(self.iss),
+            aud: owned(self.aud),
+            exp: owned(self.exp),
+            nbf: owned(self.nbf),
+            iat: owned(self.iat),
+            sub: owned(self.sub),
+            client_id: owned(self.client_id),
+            azp: owned(self.azp),
+            jti: owned(self.jti),
+            scope: owned(self.scope),
+            permissions: owned(self.permissions),
+        }
+    }
+}
+
 /// The claims of a verified access token. Cheap to clone; reaches handlers as an extractor.
+///
+/// Verification reads only the registered claims it checks; the full claims tree
+/// ([`get`](Claims::get), [`all`](Claims::all)) is built from the payload the first time it is
+/// asked for, so a request whose handler does not read other claims never pays for it.
 #[derive(Debug, Clone)]
 pub struct Claims(Arc<ClaimsData>);
 
 #[derive(Debug)]
 struct ClaimsData {
-    all: Map<String, Value>,
-    audiences: Vec<String>,
+    /// The payload's text, from which `all` is built.
+    text: String,
+    all: OnceLock<Map<String, Value>>,
+    issuer: String,
+    subject: Option<String>,
+    client_id: Option<String>,
+    audiences: StringList,
     times: TimeClaims,
-    scopes: Vec<String>,
-    permissions: Vec<String>,
+    scope: Option<Scope>,
+    permissions: Option<StringList>,
+    /// `audiences`, `scopes` and `permissions` as the accessors' slices, made when first asked.
+    slices: [OnceLock<Vec<String>>; 3],
+    /// The heap these claims hold, or will once every lazy part is built.
+    heap_bytes: usize,
+}
+
+/// The granted scopes: RFC 8693's space-separated string, or an array of strings.
+#[derive(Debug)]
+enum Scope {
+    Words(String),
+    List(StringList),
+}
+
+impl Scope {
+    /// The granted scopes, in order; empty words of the string form are not scopes.
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let (words, list) = match self {
+            Scope::Words(words) => (Some(words), None),
+            Scope::List(list) => (None, Some(list)),
+        };
+        let words = words
+            .into_iter()
+            .flat_map(|words| words.split(' ').filter(|word| !word.is_empty()));
+        words.chain(list.into_iter().flat_map(StringList::iter))
+    }
+}
+
+/// Whether `word` is one of the space-separated words of `words`. Found by substring search and
+/// checked for spaces around, rather than by splitting: thousands of one-letter words cost no
+/// more than their bytes.
+fn has_word(words: &str, word: &str) -> bool {
+    if word.is_empty() || word.contains(' ') {
+        return false;
+    }
+    words.match_indices(word).any(|(at, _)| {
+        let before = words[..at].bytes().next_back();
+        let after = words[at + word.len()..].bytes().next();
+        before.is_none_or(|byte| byte == b' ') && after.is_none_or(|byte| byte == b' ')
+    })
 }
 
 /// The time claims as the checks read them (NumericDates, possibly fractional), kept so that a
@@ -103,17 +233,15 @@ impl TimeClaims {
 impl Claims {
     /// `iss`: the issuer, already checked.
     pub fn issuer(&self) -> &str {
-        // Read from the claims rather than copied at verification: `validate` only accepts a
-        // string `iss`, and the copy would cost every token an allocation.
-        self.string("iss").unwrap_or_default()
+        &self.0.issuer
     }
     /// `sub`: the user, or `<client_id>@clients` for a machine-to-machine token.
     pub fn subject(&self) -> Option<&str> {
-        self.string("sub")
+        self.0.subject.as_deref()
     }
     /// `aud`, always as a list.
     pub fn audiences(&self) -> &[String] {
-        &self.0.audiences
+        self.slice(0, || self.0.audiences.iter())
     }
     /// `exp`, in seconds since the epoch (rounded down).
     pub fn expires_at(&self) -> i64 {
@@ -121,35 +249,58 @@ impl Claims {
     }
     /// The client the token was issued to: RFC 9068's `client_id`, else Auth0's `azp`.
     pub fn client_id(&self) -> Option<&str> {
-        self.string("client_id").or_else(|| self.string("azp"))
+        self.0.client_id.as_deref()
     }
     /// The granted scopes, from the space-separated `scope` string (or an array of strings).
     pub fn scopes(&self) -> &[String] {
-        &self.0.scopes
+        self.slice(1, || self.0.scope.iter().flat_map(Scope::iter))
     }
     /// Whether `scope` is one of the granted scopes (a whole word, not a prefix).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.0.scopes.iter().any(|granted| granted == scope)
+        match &self.0.scope {
+            None => false,
+            Some(Scope::Words(words)) => has_word(words, scope),
+            Some(Scope::List(list)) => list.iter().any(|granted| granted == scope),
+        }
     }
     /// Whether the token has a `scope` claim at all.
     pub fn has_scope_claim(&self) -> bool {
-        self.0.all.contains_key("scope")
+        self.0.scope.is_some()
     }
     /// Auth0 RBAC's `permissions` array (empty when absent).
     pub fn permissions(&self) -> &[String] {
-        &self.0.permissions
+        self.slice(2, || self.0.permissions.iter().flat_map(StringList::iter))
+    }
+    /// Whether `permission` is in the `permissions` array.
+    pub(crate) fn has_permission(&self, permission: &str) -> bool {
+        self.0
+            .permissions
+            .as_ref()
+            .is_some_and(|granted| granted.iter().any(|item| item == permission))
+    }
+    /// Whether the token has a `permissions` claim at all.
+    pub(crate) fn has_permissions_claim(&self) -> bool {
+        self.0.permissions.is_some()
     }
     /// Any claim, by name.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.all.get(name)
+        self.all().get(name)
     }
     /// Every claim.
     pub fn all(&self) -> &Map<String, Value> {
-        &self.0.all
+        self.0.all.get_or_init(|| {
+            serde_json::from_str(&self.0.text)
+                .expect("the payload was read by the same parser, stricter, when verified")
+        })
     }
 
-    fn string(&self, name: &str) -> Option<&str> {
-        self.0.all.get(name).and_then(Value::as_str)
+    /// The slice `index` of [`ClaimsData::slices`], made from `items` when first asked for.
+    fn slice<'a, I: Iterator<Item = &'a str>>(
+        &'a self,
+        index: usize,
+        items: impl FnOnce() -> I,
+    ) -> &'a [String] {
+        self.0.slices[index].get_or_init(|| items().map(str::to_owned).collect())
     }
 
     /// The time claims, for re-checking a cached token.
@@ -157,154 +308,185 @@ impl Claims {
         &self.0.times
     }
 
-    /// An estimate of the heap memory these claims hold, in bytes: what the token cache
-    /// charges an entry for them. It errs on the high side (allocator rounding, map nodes).
+    /// An estimate of the heap memory these claims hold, in bytes, counting the parts built
+    /// only when asked for as built: what the token cache charges an entry for them. It errs on
+    /// the high side (allocator rounding, map nodes).
     pub(crate) fn estimated_heap_bytes(&self) -> usize {
-        let data = &*self.0;
-        let strings = |list: &[String]| -> usize {
-            list.iter()
-                .map(|item| STRING_COST + item.len())
-                .sum::<usize>()
-        };
-        std::mem::size_of::<ClaimsData>()
-            + map_bytes(&data.all)
-            + strings(&data.audiences)
-            + strings(&data.scopes)
-            + strings(&data.permissions)
-    }
-}
-
-/// What one `String` costs beyond its bytes: its header and allocator rounding.
-const STRING_COST: usize = std::mem::size_of::<String>() + 16;
-/// What one map member costs beyond its key and value: B-tree node space and rounding.
-const MEMBER_COST: usize = 32;
-
-fn map_bytes(map: &Map<String, Value>) -> usize {
-    map.iter()
-        .map(|(key, value)| {
-            MEMBER_COST
-                + STRING_COST
-                + key.len()
-                + std::mem::size_of::<Value>()
-                + value_bytes(value)
-        })
-        .sum()
-}
-
-/// Heap bytes of a JSON value beyond its own inline size.
-fn value_bytes(value: &Value) -> usize {
-    match value {
-        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
-        Value::String(text) => 16 + text.len(),
-        Value::Array(items) => items
-            .iter()
-            .map(|item| std::mem::size_of::<Value>() + value_bytes(item))
-            .sum(),
-        Value::Object(map) => map_bytes(map),
+        self.0.heap_bytes
     }
 }
 
 /// Validates a verified payload against the rules and the expected issuer, at time `now`
 /// (seconds since the epoch).
 pub(crate) fn validate(
-    all: Map<String, Value>,
+    payload: Payload,
     expected_issuer: &str,
     rules: &ClaimRules,
     now: i64,
 ) -> Result<Claims, AuthError> {
     let invalid = AuthError::invalid_token;
+    let Registered {
+        iss,
+        aud,
+        exp,
+        nbf,
+        iat,
+        sub,
+        client_id,
+        azp,
+        jti,
+        scope,
+        permissions,
+    } = payload.registered;
 
-    match all.get("iss") {
+    let issuer = match iss {
         None => return Err(invalid("Missing 'iss' claim")),
-        Some(Value::String(iss)) if iss == expected_issuer => {}
-        Some(Value::String(_)) => return Err(invalid("Unexpected 'iss' value")),
+        Some(Captured::Str(iss)) if iss == expected_issuer => iss.into_owned(),
+        Some(Captured::Str(_)) => return Err(invalid("Unexpected 'iss' value")),
         Some(_) => return Err(invalid("'iss' claim must be a string")),
-    }
+    };
 
-    let audiences = accepted_audiences(&all, rules)?;
+    let audiences = accepted_audiences(aud, rules)?;
 
     // Each time claim is type-checked, then checked, in turn: a token with several faults is
     // refused for the first, as before the checks were shared with the token cache.
-    let expires_at = match numeric_date(&all, "exp")? {
+    let expires_at = match numeric_date(exp, "exp")? {
         None => return Err(invalid("Missing 'exp' claim")),
         Some(exp) => exp,
     };
     check_expiry(expires_at, rules, now)?;
-    let not_before = numeric_date(&all, "nbf")?;
+    let not_before = numeric_date(nbf, "nbf")?;
     check_not_before(not_before, rules, now)?;
-    let issued_at = numeric_date(&all, "iat")?;
+    let issued_at = numeric_date(iat, "iat")?;
     check_issued_at(issued_at, rules, now)?;
 
-    for (name, missing) in [
-        ("sub", "Missing 'sub' claim"),
-        ("client_id", "Missing 'client_id' claim"),
-        ("jti", "Missing 'jti' claim"),
-    ] {
-        match all.get(name) {
-            None if rules.strict => return Err(invalid(missing)),
-            None | Some(Value::String(_)) => {}
-            Some(_) => {
-                return Err(AuthError::InvalidToken(
-                    format!("'{name}' claim must be a string").into(),
-                ));
-            }
-        }
-    }
+    let [subject, client_id, jti] = [
+        ("sub", sub, "Missing 'sub' claim"),
+        ("client_id", client_id, "Missing 'client_id' claim"),
+        ("jti", jti, "Missing 'jti' claim"),
+    ]
+    .map(|(name, claim, missing)| match claim {
+        None if rules.strict => Err(invalid(missing)),
+        None => Ok(None),
+        Some(Captured::Str(text)) => Ok(Some(text.into_owned())),
+        Some(_) => Err(AuthError::InvalidToken(
+            format!("'{name}' claim must be a string").into(),
+        )),
+    });
+    let (subject, client_id, _) = (subject?, client_id?, jti?);
     if rules.strict && issued_at.is_none() {
         return Err(invalid("Missing 'iat' claim"));
     }
 
-    let scopes = scopes(&all)?;
-    let permissions = match all.get("permissions") {
-        None => Vec::new(),
-        Some(value) => {
-            string_array(value).ok_or(invalid("'permissions' claim must be an array of strings"))?
-        }
-    };
+    let scope = scope_claim(scope)?;
+    let permissions = permissions_claim(permissions)?;
 
-    Ok(Claims(Arc::new(ClaimsData {
+    let mut data = ClaimsData {
+        issuer,
+        subject,
+        client_id: client_id.or_else(|| match azp {
+            Some(Captured::Str(azp)) => Some(azp.into_owned()),
+            _ => None,
+        }),
         audiences,
         times: TimeClaims {
             expires_at,
             not_before,
             issued_at,
         },
-        scopes,
+        scope,
         permissions,
-        all,
-    })))
+        slices: Default::default(),
+        all: OnceLock::new(),
+        heap_bytes: 0,
+        text: payload.text,
+    };
+    data.heap_bytes = data.heap_estimate(payload.tree_bytes);
+    Ok(Claims(Arc::new(data)))
+}
+
+impl ClaimsData {
+    /// What [`Claims::estimated_heap_bytes`] says: everything held now, plus the tree and the
+    /// accessors' slices as if built.
+    fn heap_estimate(&self, tree_bytes: usize) -> usize {
+        let own = |text: &Option<String>| text.as_ref().map_or(0, |text| STRING_COST + text.len());
+        let lists = self.audiences.heap_bytes()
+            + self.permissions.as_ref().map_or(0, StringList::heap_bytes)
+            + match &self.scope {
+                Some(Scope::Words(words)) => STRING_COST + words.len(),
+                Some(Scope::List(list)) => list.heap_bytes(),
+                None => 0,
+            };
+        let slices = self.audiences.vec_heap_bytes()
+            + self
+                .permissions
+                .as_ref()
+                .map_or(0, StringList::vec_heap_bytes)
+            + match &self.scope {
+                // At most one word per space and one more: counted, not split.
+                Some(Scope::Words(words)) => {
+                    (words.bytes().filter(|&byte| byte == b' ').count() + 1) * STRING_COST
+                        + words.len()
+                }
+                Some(Scope::List(list)) => list.vec_heap_bytes(),
+                None => 0,
+            };
+        std::mem::size_of::<ClaimsData>()
+            + self.text.len()
+            + tree_bytes
+            + STRING_COST
+            + self.issuer.len()
+            + own(&self.subject)
+            + own(&self.client_id)
+            + lists
+            + slices
+    }
+}
+
+/// `scope`, when present: a space-separated string or an array of strings.
+fn scope_claim(scope: Option<Captured<'static>>) -> Result<Option<Scope>, AuthError> {
+    match scope {
+        None => Ok(None),
+        Some(Captured::Str(words)) => Ok(Some(Scope::Words(words.into_owned()))),
+        Some(Captured::Strings(list)) => Ok(Some(Scope::List(list))),
+        Some(_) => Err(AuthError::invalid_token(
+            "'scope' claim must be a string or an array of strings",
+        )),
+    }
+}
+
+/// `permissions`, when present: an array of strings.
+fn permissions_claim(
+    permissions: Option<Captured<'static>>,
+) -> Result<Option<StringList>, AuthError> {
+    match permissions {
+        None => Ok(None),
+        Some(Captured::Strings(list)) => Ok(Some(list)),
+        Some(_) => Err(AuthError::invalid_token(
+            "'permissions' claim must be an array of strings",
+        )),
+    }
 }
 
 /// `aud` as a list of strings, at least one of which is an accepted audience.
 fn accepted_audiences(
-    all: &Map<String, Value>,
+    aud: Option<Captured<'static>>,
     rules: &ClaimRules,
-) -> Result<Vec<String>, AuthError> {
+) -> Result<StringList, AuthError> {
     const WRONG_TYPE: &str = "'aud' claim must be a string or an array of strings";
-    let audiences = match all.get("aud") {
+    let audiences = match aud {
         None => return Err(AuthError::invalid_token("Missing 'aud' claim")),
-        Some(Value::String(aud)) => vec![aud.clone()],
-        Some(value) => string_array(value).ok_or(AuthError::invalid_token(WRONG_TYPE))?,
+        Some(Captured::Str(aud)) => StringList::one(&aud),
+        Some(Captured::Strings(list)) => list,
+        Some(_) => return Err(AuthError::invalid_token(WRONG_TYPE)),
     };
-    if !audiences.iter().any(|aud| rules.audiences.contains(aud)) {
+    if !audiences
+        .iter()
+        .any(|aud| rules.audiences.iter().any(|accepted| accepted == aud))
+    {
         return Err(AuthError::invalid_token("Unexpected 'aud' value"));
     }
     Ok(audiences)
-}
-
-/// The granted scopes: the words of a space-separated `scope` string, or an array of strings.
-fn scopes(all: &Map<String, Value>) -> Result<Vec<String>, AuthError> {
-    match all.get("scope") {
-        None => Ok(Vec::new()),
-        Some(Value::String(scope)) => Ok(scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()),
-        Some(value) => string_array(value).ok_or(AuthError::invalid_token(
-            "'scope' claim must be a string or an array of strings",
-        )),
-    }
 }
 
 fn check_expiry(expires_at: f64, rules: &ClaimRules, now: i64) -> Result<(), AuthError> {
@@ -354,27 +536,17 @@ fn check_issued_at(issued_at: Option<f64>, rules: &ClaimRules, now: i64) -> Resu
 }
 
 /// A NumericDate claim (RFC 7519 §2): a JSON number, possibly fractional.
-fn numeric_date(all: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, AuthError> {
-    match all.get(name) {
+fn numeric_date(
+    claim: Option<Captured<'static>>,
+    name: &'static str,
+) -> Result<Option<f64>, AuthError> {
+    match claim {
         None => Ok(None),
-        Some(Value::Number(number)) => match number.as_f64() {
-            Some(value) if value.is_finite() => Ok(Some(value)),
-            _ => Err(number_error(name)),
-        },
-        Some(_) => Err(number_error(name)),
+        Some(Captured::Number(value)) if value.is_finite() => Ok(Some(value)),
+        Some(_) => Err(AuthError::InvalidToken(
+            format!("'{name}' claim must be a number").into(),
+        )),
     }
-}
-
-fn number_error(name: &str) -> AuthError {
-    AuthError::InvalidToken(format!("'{name}' claim must be a number").into())
-}
-
-fn string_array(value: &Value) -> Option<Vec<String>> {
-    value
-        .as_array()?
-        .iter()
-        .map(|item| item.as_str().map(str::to_owned))
-        .collect()
 }
 
 #[cfg(test)]
@@ -414,6 +586,17 @@ mod tests {
             }
         }
         claims
+    }
+
+    /// The claims as a verified payload would carry them, validated.
+    fn validate(
+        claims: Map<String, Value>,
+        issuer: &str,
+        rules: &ClaimRules,
+        now: i64,
+    ) -> Result<Claims, AuthError> {
+        let payload = parse_payload(Value::Object(claims).to_string().as_bytes())?;
+        super::validate(payload, issuer, rules, now)
     }
 
     fn refusal(claims: Map<String, Value>, rules: &ClaimRules) -> String {
@@ -550,6 +733,20 @@ mod tests {
         let mut no_iat = complete;
         no_iat.remove("iat");
         assert_eq!(refusal(no_iat, &strict), "Missing 'iat' claim");
+    }
+
+    #[test]
+    fn other_claims_are_read_when_asked_for_and_charged_as_if_read() {
+        let plain = validate(base(), ISSUER, &rules(), NOW).expect("valid");
+        let nested = json!({"a": [1, 2.5, "three", null], "b": {"c": true}});
+        let rich = validate(with(json!({ "x": nested })), ISSUER, &rules(), NOW).expect("valid");
+
+        assert_eq!(rich.get("x"), Some(&nested));
+        assert_eq!(rich.all().len(), plain.all().len() + 1);
+        assert_eq!(rich.all()["sub"], "c@clients");
+        // Two objects, an array and six values besides the member itself.
+        let tree = 6 * std::mem::size_of::<Value>();
+        assert!(rich.estimated_heap_bytes() > plain.estimated_heap_bytes() + tree);
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Compact JWS parsing (RFC 7515 §7.1) with the strictness RFC 8725 asks for: canonical
-//! base64url, JSON objects without duplicate members, and a protected header we fully understand.
-
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+//! base64url, strict JSON (no duplicate members; see [`json`]), and a protected header we fully
+//! understand.
 
 use super::algorithm::Algorithm;
 use super::error::AuthError;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use json::{Captured, Document, Limits, Members};
+
+pub(crate) mod json;
 
 /// The refusal of a token that is not three base64url segments, or whose payload does not
 /// decode.
@@ -124,17 +125,27 @@ const UNSUPPORTED_MEMBERS: [(&str, &str); 4] = [
     ("zip", "Unsupported 'zip' header parameter"),
 ];
 
+/// What a protected header may hold. RFC 7515 and RFC 7519 register a dozen header parameters
+/// and a real header carries two to five values (with an embedded JWK, which we never read,
+/// about twenty); a header beyond these limits is refused without reading the rest.
+pub(crate) const HEADER_LIMITS: Limits = Limits {
+    members: 32,
+    values: 64,
+};
+
 fn parse_protected_header(
     bytes: &[u8],
     allowed: &[Algorithm],
 ) -> Result<ProtectedHeader, AuthError> {
     let formatting = || AuthError::invalid_token("Invalid Token or Protected Header formatting");
-    let header: HeaderScan = serde_json::from_slice(bytes).map_err(|_| formatting())?;
+    let header = json::scan_object(bytes, HEADER_LIMITS, HeaderScan::default())
+        .map_err(|error| AuthError::invalid_token(error.description(Document::ProtectedHeader)))?
+        .members;
 
     let alg = match header.alg {
-        Member::Present(alg) => check_algorithm(&alg, allowed)?,
-        Member::WrongType => return Err(formatting()),
-        Member::Absent => return Err(AuthError::invalid_token("Missing 'alg' header parameter")),
+        Some(Captured::Str(alg)) => check_algorithm(&alg, allowed)?,
+        Some(_) => return Err(formatting()),
+        None => return Err(AuthError::invalid_token("Missing 'alg' header parameter")),
     };
     if let Some((_, description)) = UNSUPPORTED_MEMBERS
         .iter()
@@ -144,10 +155,10 @@ fn parse_protected_header(
         return Err(AuthError::invalid_token(description));
     }
     // `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only from the issuer's JWKS.
-    let optional = |member: Member| match member {
-        Member::Absent => Ok(None),
-        Member::Present(value) => Ok(Some(value)),
-        Member::WrongType => Err(formatting()),
+    let optional = |member: Option<Captured<'_>>| match member {
+        None => Ok(None),
+        Some(Captured::Str(value)) => Ok(Some(value.into_owned())),
+        Some(_) => Err(formatting()),
     };
     Ok(ProtectedHeader {
         alg,
@@ -156,103 +167,34 @@ fn parse_protected_header(
     })
 }
 
-/// The protected header as one pass over its JSON reads it: the three members we use, and
-/// which unsupported members appear. Parsed without building a JSON tree (it is on every
-/// request's path), yet as strict as [`parse_object`]: a repeated member name is an error,
-/// and members we ignore are still checked for duplicates inside.
+/// The protected header as one strict pass over its JSON reads it (see [`json`]): the three
+/// members we use, and which unsupported members appear; every other member is checked (for
+/// duplicates inside, depth, numbers) and dropped.
 #[derive(Default)]
-struct HeaderScan {
-    alg: Member,
-    kid: Member,
-    typ: Member,
+struct HeaderScan<'de> {
+    alg: Option<Captured<'de>>,
+    kid: Option<Captured<'de>>,
+    typ: Option<Captured<'de>>,
     /// Bit `i` set when `UNSUPPORTED_MEMBERS[i]` is present.
     unsupported: u8,
 }
 
-/// A header member we read: absent, a string, or present with another JSON type.
-#[derive(Default)]
-enum Member {
-    #[default]
-    Absent,
-    Present(String),
-    WrongType,
-}
-
-impl Member {
-    fn from_value(StrictValue(value): StrictValue) -> Self {
-        match value {
-            Value::String(text) => Member::Present(text),
-            _ => Member::WrongType,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for HeaderScan {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(HeaderVisitor)
-    }
-}
-
-struct HeaderVisitor;
-
-impl<'de> Visitor<'de> for HeaderVisitor {
-    type Value = HeaderScan;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JOSE header object without duplicate members")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HeaderScan, A::Error> {
-        let mut header = HeaderScan::default();
-        let mut seen: Vec<MemberName<'de>> = Vec::with_capacity(4);
-        while let Some(name) = map.next_key::<MemberName<'de>>()? {
-            if seen.contains(&name) {
-                return Err(de::Error::custom("duplicate header member"));
-            }
-            match &*name.0 {
-                "alg" => header.alg = Member::from_value(map.next_value()?),
-                "kid" => header.kid = Member::from_value(map.next_value()?),
-                "typ" => header.typ = Member::from_value(map.next_value()?),
-                other => {
-                    if let Some(index) = UNSUPPORTED_MEMBERS
-                        .iter()
-                        .position(|(member, _)| *member == other)
-                    {
-                        header.unsupported |= 1 << index;
-                    }
-                    // Read (and so check) the value, then drop it.
-                    map.next_value::<StrictValue>()?;
+impl<'de> Members<'de> for HeaderScan<'de> {
+    fn slot(&mut self, name: &str) -> Option<&mut Option<Captured<'de>>> {
+        match name {
+            "alg" => Some(&mut self.alg),
+            "kid" => Some(&mut self.kid),
+            "typ" => Some(&mut self.typ),
+            other => {
+                if let Some(index) = UNSUPPORTED_MEMBERS
+                    .iter()
+                    .position(|(member, _)| *member == other)
+                {
+                    self.unsupported |= 1 << index;
                 }
-            }
-            seen.push(name);
-        }
-        Ok(header)
-    }
-}
-
-/// A member name, borrowed from the input when it has no escapes.
-#[derive(PartialEq, Eq)]
-struct MemberName<'de>(std::borrow::Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for MemberName<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl<'de> Visitor<'de> for NameVisitor {
-            type Value = MemberName<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
-                Ok(MemberName(std::borrow::Cow::Borrowed(name)))
-            }
-            fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
-                Ok(MemberName(std::borrow::Cow::Owned(name.to_owned())))
-            }
-            fn visit_string<E>(self, name: String) -> Result<Self::Value, E> {
-                Ok(MemberName(std::borrow::Cow::Owned(name)))
+                None
             }
         }
-        deserializer.deserialize_str(NameVisitor)
     }
 }
 
@@ -277,80 +219,6 @@ fn check_algorithm(name: &str, allowed: &[Algorithm]) -> Result<Algorithm, AuthE
     match Algorithm::from_name(name) {
         Some(alg) if allowed.contains(&alg) => Ok(alg),
         _ => Err(AuthError::invalid_token("Unsupported 'alg' value")),
-    }
-}
-
-/// A JSON parse failure; deliberately opaque, the caller picks the client-facing description.
-#[derive(Debug)]
-pub(crate) struct JsonError;
-
-/// Parses a JSON object, refusing duplicate member names at every depth (RFC 7515 §5.2 and
-/// RFC 7519 §4: a parser must either reject them or use the last one; differing parsers are an
-/// attack surface, so we reject). serde_json's recursion limit bounds nesting.
-pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
-    match serde_json::from_slice::<StrictValue>(bytes) {
-        Ok(StrictValue(Value::Object(map))) => Ok(map),
-        _ => Err(JsonError),
-    }
-}
-
-/// A `serde_json::Value` that fails to deserialize when an object repeats a member name.
-struct StrictValue(Value);
-
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value without duplicate object members")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("non-finite number"))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(StrictValue(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut members = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let StrictValue(value) = map.next_value()?;
-            if members.insert(key, value).is_some() {
-                return Err(de::Error::custom("duplicate object member"));
-            }
-        }
-        Ok(Value::Object(members))
     }
 }
 
@@ -466,12 +334,54 @@ mod tests {
 
     #[test]
     fn duplicate_header_members_are_refused() {
+        const DUPLICATE: &str = "Protected Header must be a JSON object without duplicate members";
+        for header in [
+            r#"{"alg":"RS256","alg":"none"}"#,
+            r#"{"alg":"RS256","x":{"b":1,"b":2}}"#,
+            r#"{"alg":"RS256","x":[{"b":1,"\u0062":2}]}"#,
+            r#"{"alg":"RS256","kid":{"b":1,"b":2}}"#,
+        ] {
+            assert_eq!(refusal(&token(header, "{}")), DUPLICATE, "{header}");
+        }
+    }
+
+    #[test]
+    fn headers_beyond_the_limits_are_refused_for_what_they_are() {
+        let members = |count: usize| {
+            let extra: String = (0..count).map(|i| format!(r#","m{i}":0"#)).collect();
+            format!(r#"{{"alg":"RS256"{extra}}}"#)
+        };
+        assert!(parse_compact(&token(&members(HEADER_LIMITS.members - 1), "{}"), RS256).is_ok());
+        let deep = format!(
+            r#"{{"alg":"RS256","x":{}{}}}"#,
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
+        for (header, description) in [
+            (
+                members(HEADER_LIMITS.members),
+                "Protected Header has an object with too many members",
+            ),
+            (deep, "Protected Header is nested too deeply"),
+            (
+                r#"{"alg":"RS256","x":1e999}"#.to_owned(),
+                "Protected Header has a number out of range",
+            ),
+            (
+                "\u{feff}{\"alg\":\"RS256\"}".to_owned(),
+                "Protected Header must not start with a byte-order mark",
+            ),
+        ] {
+            assert_eq!(refusal(&token(&header, "{}")), description);
+        }
+        let not_utf8 = format!(
+            "{}.e30.c2ln",
+            URL_SAFE_NO_PAD.encode(b"{\"alg\":\"RS256\",\"x\":\"\xff\"}")
+        );
         assert_eq!(
-            refusal(&token(r#"{"alg":"RS256","alg":"none"}"#, "{}")),
+            refusal(&not_utf8),
             "Invalid Token or Protected Header formatting"
         );
-        assert!(parse_object(br#"{"a":{"b":1,"b":2}}"#).is_err());
-        assert!(parse_object(br#"{"a":[{"b":1,"b":2}]}"#).is_err());
     }
 
     #[test]

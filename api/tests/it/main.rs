@@ -12,6 +12,7 @@ mod jwks;
 mod observability;
 mod properties;
 mod raw_http;
+mod refusal_cost;
 mod routes;
 mod server_limits;
 mod token_cache;

@@ -1,11 +1,12 @@
-//! Properties of the signature layer over generated input: no input panics it, and no change
-//! to a valid token survives (RFC 7515 §5.2, RFC 8725 §3.1).
+//! Properties over generated input: no input panics the signature layer, no change to a valid
+//! token survives (RFC 7515 §5.2, RFC 8725 §3.1), and the claims layer reads a payload exactly
+//! as serde_json does, refusing a repeated member name at any depth.
 
-use api::auth::{Algorithm, AuthError, KeySet, verify_jws};
+use api::auth::{Algorithm, AuthError, AuthOptions, KeySet, validate_payload, verify_jws};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use crate::helpers::*;
 
@@ -33,8 +34,111 @@ fn arb_compact_like() -> impl Strategy<Value = String> {
     proptest::string::string_regex("[A-Za-z0-9_=+/.-]{0,400}").expect("regex")
 }
 
+const ISSUER: &str = "https://tenant.example/";
+
+/// The claims layer's answer for `payload`, verified as if signed by `ISSUER`.
+fn claims_of(payload: &[u8]) -> Result<api::auth::Claims, AuthError> {
+    let options = AuthOptions::new(ISSUER.parse().expect("URL"), AUDIENCE);
+    validate_payload(payload, ISSUER, &options, now())
+}
+
+/// JSON values of every kind, a few levels deep, with short names that repeat across objects,
+/// and strings with escapes.
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("JSON numbers are finite", |number| number.is_finite())
+            .prop_map(Value::from),
+        r#"[ab"\\é\x01]{0,3}"#.prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 24, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::btree_map("[ab]{1,2}", inner, 0..3)
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
+        ]
+    })
+}
+
+/// A valid claim set of `ISSUER` with `extra` as its claim `x`, as text.
+fn payload_with(extra: &str) -> String {
+    let claims = claims(ISSUER).to_string();
+    format!("{},\"x\":{extra}}}", &claims[..claims.len() - 1])
+}
+
+/// Short strings with spaces, escapes and a character beyond ASCII.
+fn arb_words() -> impl Strategy<Value = String> {
+    r#"[ab"\\é\x01 ]{0,12}"#
+}
+
+/// A `scope` claim: space-separated words, or an array of strings.
+fn arb_scope() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        arb_words().prop_map(Value::from),
+        prop::collection::vec(arb_words(), 0..4).prop_map(Value::from),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn the_claims_layer_reads_what_serde_json_reads(
+        extra in arb_json(),
+        subject in arb_words(),
+        scope in arb_scope(),
+    ) {
+        let mut claims = claims(ISSUER);
+        claims["x"] = extra;
+        claims["sub"] = Value::from(subject.as_str());
+        claims["scope"] = scope.clone();
+        let payload = claims.to_string();
+
+        // Anything within the limits is accepted, and its claims read as serde_json reads them.
+        let verified = claims_of(payload.as_bytes()).expect("a valid claim set");
+
+        let expected: Map<String, Value> = serde_json::from_str(&payload).expect("JSON");
+        let granted: Vec<String> = match &expected["scope"] {
+            Value::String(words) => words.split(' ').filter(|word| !word.is_empty()).map(str::to_owned).collect(),
+            array => serde_json::from_value(array.clone()).expect("strings"),
+        };
+        prop_assert_eq!(verified.subject(), Some(subject.as_str()));
+        prop_assert_eq!(verified.scopes(), &granted[..]);
+        for word in granted.iter().map(String::as_str).chain(["", "a", "b a", "ab", "é"]) {
+            prop_assert_eq!(verified.has_scope(word), granted.iter().any(|g| g == word), "{:?}", word);
+        }
+        prop_assert_eq!(verified.get("x"), expected.get("x"));
+    }
+    #[test]
+    fn a_repeated_member_name_is_refused_at_any_depth(
+        extra in arb_json(),
+        depth in 0usize..4,
+        in_array in any::<bool>(),
+    ) {
+        // An object whose first member comes again, wrapped `depth` times.
+        let mut value = format!(r#"{{"d":1,"e":{extra},"d":2}}"#);
+        for _ in 0..depth {
+            value = if in_array { format!("[0,{value}]") } else { format!(r#"{{"w":{value}}}"#) };
+        }
+
+        let refusal = claims_of(payload_with(&value).as_bytes()).expect_err("refused");
+
+        prop_assert_eq!(
+            refusal,
+            AuthError::invalid_token("JWT Claims Set must be a JSON object without duplicate members")
+        );
+    }
+
+    #[test]
+    fn arbitrary_payloads_never_panic_the_claims_layer(payload in any::<Vec<u8>>()) {
+        if let Ok(claims) = claims_of(&payload) {
+            // What was accepted builds its full claims tree too.
+            prop_assert!(!claims.all().is_empty());
+        }
+    }
 
     #[test]
     fn arbitrary_text_is_refused_and_never_panics(input in any::<String>()) {

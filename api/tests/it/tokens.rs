@@ -204,7 +204,7 @@ async fn malformed_compact_serializations_are_refused_before_any_network_call() 
                     format!(r#"{{"alg":"RS256","alg":"none","kid":"{}"}}"#, key.kid()).as_bytes(),
                     claims(&issuer.url()).to_string().as_bytes(),
                 ),
-                FORMATTING,
+                "Protected Header must be a JSON object without duplicate members",
             ),
             // `{"alg":"RS256" }` is 16 bytes: its last base64url character has 4 unused bits.
             (
@@ -313,6 +313,8 @@ async fn keys_embedded_in_the_header_are_never_used() {
     assert_eq!(issuer.requested_paths().await, [OPENID_PATH, JWKS_PATH]);
 }
 
+/// Each way a payload can fail to be a clean JSON object is refused with a description of its
+/// own, never another fault's.
 #[tokio::test]
 async fn payloads_that_are_not_a_clean_json_object_are_refused() {
     let issuer = TestIssuer::start().await;
@@ -321,21 +323,122 @@ async fn payloads_that_are_not_a_clean_json_object_are_refused() {
     let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, key.kid());
     let iss = issuer.url();
     let exp = now() + 600;
+    // A valid claim set without its closing brace, to add one fault to.
+    let open = format!(r#"{{"iss":"{iss}","aud":"{AUDIENCE}","exp":{exp}"#);
+    let members =
+        |count: usize| -> String { (0..count).map(|i| format!(r#","m{i}":0"#)).collect() };
 
+    for (payload, description) in [
+        (
+            format!(r#"{open},"aud":"https://other"}}"#).into_bytes(),
+            "JWT Claims Set must be a JSON object without duplicate members",
+        ),
+        (
+            format!(r#"{open},"x":[{{"a":1,"\u0061":2}}]}}"#).into_bytes(),
+            "JWT Claims Set must be a JSON object without duplicate members",
+        ),
+        (b"[1,2,3]".to_vec(), "JWT Claims Set must be a JSON object"),
+        (b"not json".to_vec(), "JWT Claims Set is not valid JSON"),
+        (
+            open.clone().into_bytes(),
+            "JWT Claims Set is not valid JSON",
+        ),
+        (
+            format!("\u{feff}{open}}}").into_bytes(),
+            "JWT Claims Set must not start with a byte-order mark",
+        ),
+        (
+            format!(r#"{open},"x":{}1{}}}"#, "[".repeat(5000), "]".repeat(5000)).into_bytes(),
+            "JWT Claims Set is nested too deeply",
+        ),
+        // Not an object is what is wrong first, however deep it goes.
+        (
+            format!("{}1{}", "[".repeat(200), "]".repeat(200)).into_bytes(),
+            "JWT Claims Set must be a JSON object",
+        ),
+        (
+            format!(r#"{open},"x":1e400}}"#).into_bytes(),
+            "JWT Claims Set has a number out of range",
+        ),
+        // Three claims and 126 more: one over the limit of 128 members.
+        (
+            format!("{open}{}}}", members(126)).into_bytes(),
+            "JWT Claims Set has an object with too many members",
+        ),
+        // Three claims, the array and 1,021 items: one over the limit of 1,024 values.
+        (
+            format!(r#"{open},"x":[{}0]}}"#, "0,".repeat(1020)).into_bytes(),
+            "JWT Claims Set has too many values",
+        ),
+    ] {
+        let token = key.sign_bytes(header.as_bytes(), &payload);
+        assert_refused(&app, &token, description).await;
+    }
+
+    // Up to the limits, the same shapes are accepted.
     for payload in [
-        format!(r#"{{"iss":"{iss}","aud":"{AUDIENCE}","exp":{exp},"aud":"https://other"}}"#),
-        "[1,2,3]".to_owned(),
-        "not json".to_owned(),
-        format!("{}1{}", "[".repeat(200), "]".repeat(200)),
+        format!("{open}{}}}", members(125)),
+        format!(r#"{open},"x":[{}0]}}"#, "0,".repeat(1019)),
+        format!(r#"{open},"x":{}1{}}}"#, "[".repeat(30), "]".repeat(30)),
     ] {
         let token = key.sign_bytes(header.as_bytes(), payload.as_bytes());
-        assert_refused(
-            &app,
-            &token,
-            "JWT Claims Set must be a JSON object without duplicate members",
-        )
-        .await;
+        assert_eq!(app.status_of("/api/private", &token).await, 200);
     }
+}
+
+/// Each rule of ours a protected header can break is named in its refusal, as the payload's
+/// are; a header that is not JSON at all keeps the reference's words.
+#[tokio::test]
+async fn header_faults_are_refused_each_with_its_own_description_before_any_network_call() {
+    let issuer = TestIssuer::start().await;
+    let key = TestKey::primary();
+    let claims = claims(&issuer.url()).to_string();
+    // A header of ours without its closing brace, to add one fault to.
+    let open = format!(r#"{{"alg":"RS256","kid":"{}""#, key.kid());
+    let signed = |header: String| key.sign_bytes(header.as_bytes(), claims.as_bytes());
+    let members =
+        |count: usize| -> String { (0..count).map(|i| format!(r#","m{i}":0"#)).collect() };
+
+    assert_refused_without_the_issuer(
+        &issuer,
+        &[
+            (
+                signed(format!(r#"{open},"x":{{"a":1,"a":2}}}}"#)),
+                "Protected Header must be a JSON object without duplicate members",
+            ),
+            (
+                signed(format!("\u{feff}{open}}}")),
+                "Protected Header must not start with a byte-order mark",
+            ),
+            (
+                signed(format!(
+                    r#"{open},"x":{}1{}}}"#,
+                    "[".repeat(5000),
+                    "]".repeat(5000)
+                )),
+                "Protected Header is nested too deeply",
+            ),
+            (
+                signed(format!(r#"{open},"x":-1e400}}"#)),
+                "Protected Header has a number out of range",
+            ),
+            // Two members and 31 more: one over the limit of 32.
+            (
+                signed(format!("{open}{}}}", members(31))),
+                "Protected Header has an object with too many members",
+            ),
+            // Two members, the array and 62 items: one over the limit of 64 values.
+            (
+                signed(format!(r#"{open},"x":[{}0]}}"#, "0,".repeat(61))),
+                "Protected Header has too many values",
+            ),
+            (
+                signed(format!("{open},}}")),
+                "Invalid Token or Protected Header formatting",
+            ),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -462,21 +565,11 @@ async fn signed_json_that_is_not_utf_8_and_nested_jwts_are_refused() {
     let mut bad_payload = claims.clone().into_bytes();
     bad_payload.splice(bad_payload.len() - 2..bad_payload.len() - 2, [0xc3, 0x28]);
     let token = key.sign_bytes(header.as_bytes(), &bad_payload);
-    assert_refused(
-        &app,
-        &token,
-        "JWT Claims Set must be a JSON object without duplicate members",
-    )
-    .await;
+    assert_refused(&app, &token, "JWT Claims Set must be UTF-8").await;
 
     // RFC 7519 §7.2: a nested JWT (`cty` JWT) is not unwrapped; its payload is not claims.
     let inner = issuer.token();
     let nested_header = format!(r#"{{"alg":"RS256","kid":"{}","cty":"JWT"}}"#, key.kid());
     let token = key.sign_bytes(nested_header.as_bytes(), inner.as_bytes());
-    assert_refused(
-        &app,
-        &token,
-        "JWT Claims Set must be a JSON object without duplicate members",
-    )
-    .await;
+    assert_refused(&app, &token, "JWT Claims Set is not valid JSON").await;
 }

@@ -9,14 +9,17 @@ use anyhow::{Context as _, Result};
 use serde::Deserialize;
 
 /// The benchmarks the report reads, `group/name` as criterion files them.
-const BENCHMARKS: [&str; 8] = [
+const BENCHMARKS: [&str; 11] = [
     "verify/bare_rsa",
     "verify/full",
+    "verify/full_16k",
     "verify/cache_hit",
     "reject/expired",
     "reject/bad_signature",
     "reject/unknown_kid",
     "reject/malformed",
+    "reject/header_members",
+    "reject/payload_values",
     "sign/bare_rsa",
 ];
 

@@ -80,7 +80,7 @@ impl Report {
     fn targets(&self) -> Vec<Target> {
         let micro = self.micro.as_ref();
         let against = |rate: &BareRate| micro.map(|m| self.against_bare_rate(m, rate));
-        [
+        let mut targets: Vec<Target> = [
             micro.map(full_verify),
             Some(self.one_token()),
             against(&POOL_WITHOUT_CACHE),
@@ -90,7 +90,9 @@ impl Report {
         ]
         .into_iter()
         .flatten()
-        .collect()
+        .collect();
+        targets.extend(micro.into_iter().flat_map(hostile_refusals));
+        targets
     }
 
     fn one_token(&self) -> Target {
@@ -174,6 +176,35 @@ fn worst_rejection(micro: &Micro) -> Target {
         bound: 1.0,
         at_least: false,
     }
+}
+
+/// The refusals of the costliest hostile tokens of the largest size (16 KiB) against a valid
+/// token's verification, both as paired ratios to bare RSA: no refusal may cost more than twice
+/// a valid token.
+fn hostile_refusals(micro: &Micro) -> [Target; 2] {
+    let target = |name, refusal: &str, valid: &str| Target {
+        name,
+        ratio: micro.paired[refusal] / micro.paired[valid],
+        bound: 2.0,
+        at_least: false,
+    };
+    [
+        // The token that once cost 100 times a valid one (a header of about 1,300 members),
+        // refused before any key is used: against a typical token.
+        target(
+            "hostile 16 KiB header refusal / full verify (paired)",
+            "reject/header_members",
+            "verify/full",
+        ),
+        // A signed payload of as many values as fit, refused after the signature: against a
+        // valid token of its size, which costs as much again as a typical one by its size
+        // alone (base64, SHA-256).
+        target(
+            "hostile 16 KiB payload refusal / 16 KiB verify (paired)",
+            "reject/payload_values",
+            "verify/full_16k",
+        ),
+    ]
 }
 
 /// The table.
@@ -489,6 +520,32 @@ mod tests {
             ["public", "20000", "100", "900", "1.25", "62.5"]
         );
         assert!(table.contains("held"));
+    }
+
+    #[test]
+    fn hostile_tokens_are_judged_against_a_valid_token_of_their_size() {
+        let paired = [
+            ("verify/full", 1.2),
+            ("verify/full_16k", 2.5),
+            ("reject/header_members", 0.6),
+            ("reject/payload_values", 5.5),
+        ];
+        let micro = Micro {
+            medians: BTreeMap::new(),
+            paired: paired
+                .iter()
+                .map(|(name, ratio)| ((*name).to_owned(), *ratio))
+                .collect(),
+        };
+
+        let [header, payload] = hostile_refusals(&micro);
+
+        assert!((header.ratio - 0.5).abs() < 1e-9 && header.holds());
+        assert!((payload.ratio - 2.2).abs() < 1e-9 && !payload.holds());
+        assert!(
+            header.name.len() <= 58 && payload.name.len() <= 58,
+            "the table's column"
+        );
     }
 
     #[test]
