@@ -368,6 +368,9 @@ where
         let (in_flight, number) = guard.start_request();
         let last = max_requests != 0 && number >= max_requests;
         let http1 = request.version() < Version::HTTP_2;
+        if !http1 && number == 1 {
+            guard.mark_http2();
+        }
         if last {
             guard.wake_task();
         }

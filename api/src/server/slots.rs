@@ -12,6 +12,13 @@
 //! get. Only when every connection has a request the server itself is working on does a
 //! newcomer wait, in the listen backlog.
 //!
+//! Among those, the one closed is chosen by what closing it can cost a client, then by how
+//! long it has waited: first a connection that never completed a request (a slow or silent
+//! client: nothing to lose, nobody to race), then one whose requests wait for trickled bodies,
+//! then an idle HTTP/2 connection (its `GOAWAY` tells the client which requests were served),
+//! and last an idle HTTP/1 keep-alive connection, whose close can cross a request the client
+//! is sending at that moment on a connection it took from its pool.
+//!
 //! The request path pays two atomic updates and a clock read per request; the registry's lock
 //! is taken only when a connection opens or closes, and the scan for the longest-idle
 //! connection only at the limit.
@@ -64,6 +71,8 @@ pub(crate) struct Slot {
     idle_since: AtomicU64,
     /// Requests started on this connection.
     requests: AtomicU64,
+    /// Whether it speaks HTTP/2 (known from its first request).
+    http2: AtomicBool,
     /// Set once the server asked this connection to close; it no longer holds a slot.
     evicted: AtomicBool,
     /// Wakes the connection's task: it was evicted, or reached its request cap.
@@ -151,7 +160,12 @@ impl Slots {
                 .counted
                 .values()
                 .filter(|slot| slot.waits_on_client())
-                .min_by_key(|slot| slot.idle_since.load(Ordering::Relaxed))
+                .min_by_key(|slot| {
+                    (
+                        slot.eviction_cost(),
+                        slot.idle_since.load(Ordering::Relaxed),
+                    )
+                })
                 .cloned();
             if let Some(victim) = victim {
                 registry.counted.remove(&victim.id);
@@ -169,6 +183,7 @@ impl Slots {
             stalled: AtomicUsize::new(0),
             idle_since: AtomicU64::new(micros_since(self.epoch)),
             requests: AtomicU64::new(0),
+            http2: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
             wake: Notify::new(),
         });
@@ -215,6 +230,20 @@ impl Slot {
         in_flight == 0 || self.stalled.load(Ordering::SeqCst) >= in_flight
     }
 
+    /// What closing this waiting connection may cost its client, lowest first (see the
+    /// module documentation).
+    fn eviction_cost(&self) -> u8 {
+        if self.requests.load(Ordering::Relaxed) == 0 {
+            0
+        } else if !self.is_idle() {
+            1
+        } else if self.http2.load(Ordering::Relaxed) {
+            2
+        } else {
+            3
+        }
+    }
+
     fn mark_waiting(&self) {
         self.idle_since
             .store(micros_since(self.epoch), Ordering::Relaxed);
@@ -250,6 +279,11 @@ impl SlotGuard {
     /// The slot, for the connection's task to read.
     pub(crate) fn slot(&self) -> &Slot {
         &self.slot
+    }
+
+    /// Records that this connection speaks HTTP/2.
+    pub(crate) fn mark_http2(&self) {
+        self.slot.http2.store(true, Ordering::Relaxed);
     }
 
     /// Counts a request as started and in progress until the returned guard is dropped;
@@ -466,6 +500,36 @@ mod tests {
         assert!(!newcomer.slot().evicted());
         assert_eq!(slots.counted(), 3);
         drop(request);
+    }
+
+    #[test]
+    fn a_connection_that_never_completed_a_request_goes_before_an_older_idle_keep_alive_one() {
+        let slots = Slots::new(3);
+        let keep_alive = slots.try_admit().expect("room");
+        drop(keep_alive.start_request());
+        let http2 = slots.try_admit().expect("room");
+        http2.mark_http2();
+        drop(http2.start_request());
+        std::thread::sleep(Duration::from_millis(2));
+        let slow_head = slots.try_admit().expect("room");
+
+        let first = slots.try_admit().expect("room made by eviction");
+        assert!(
+            slow_head.slot().evicted(),
+            "the client that never finished a head goes first"
+        );
+        drop(first.start_request());
+        drop(slow_head); // gone: it no longer counts among the leaving
+        let _second = slots.try_admit().expect("room made by eviction");
+        assert!(
+            http2.slot().evicted(),
+            "then an idle HTTP/2 connection, told by GOAWAY"
+        );
+        assert!(
+            !keep_alive.slot().evicted(),
+            "an idle HTTP/1 connection goes last"
+        );
+        drop(first);
     }
 
     #[test]
