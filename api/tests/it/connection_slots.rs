@@ -5,6 +5,7 @@
 //! only while every connection has a request in progress. Connections also end by idleness,
 //! request count and age. Everything over real sockets.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,13 +16,14 @@ use axum::routing::{get, post};
 use http::{Request, Version};
 use http_body_util::Empty;
 use hyper::client::conn::http2::SendRequest;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::helpers::{TestApp, spawn_router_with};
-use crate::raw_http::{DID_NOT_HANG, closed_without_answer, connect, exchange, read_response};
+use crate::raw_http::{
+    DID_NOT_HANG, closed_without_answer, connect, exchange, http2_connection, read_response,
+};
 
 /// The target: a newcomer is answered within a second whatever the others hold.
 const ANSWERED_AT_ONCE: Duration = Duration::from_secs(1);
@@ -74,13 +76,11 @@ async fn assert_a_newcomer_is_answered_at_once(app: &TestApp, held_by: &str) {
     }
 }
 
-/// A slow-loris client: sends a head's first line, then one header byte at a time, forever.
-async fn slow_head(app: &TestApp) -> JoinHandle<()> {
+/// A client that sends `opening`, then one more byte every 200 ms, forever: a slow-loris head
+/// or a trickled body, depending on `opening`.
+async fn trickle(app: &TestApp, opening: &'static [u8]) -> JoinHandle<()> {
     let mut stream = connect(app).await;
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: test\r\nX-Slow: ")
-        .await
-        .expect("write");
+    stream.write_all(opening).await.expect("write");
     tokio::spawn(async move {
         while stream.write_all(b"a").await.is_ok() {
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -88,18 +88,25 @@ async fn slow_head(app: &TestApp) -> JoinHandle<()> {
     })
 }
 
-/// A client trickling a request body in: one byte every 200 ms of a declared kilobyte.
-async fn slow_body(app: &TestApp) -> JoinHandle<()> {
-    let mut stream = connect(app).await;
-    stream
-        .write_all(b"POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n")
-        .await
-        .expect("write");
-    tokio::spawn(async move {
-        while stream.write_all(b"a").await.is_ok() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
+/// A slow-loris head: its first line, then one header byte at a time.
+const SLOW_HEAD: &[u8] = b"GET / HTTP/1.1\r\nHost: test\r\nX-Slow: ";
+
+/// A trickled body: one byte at a time of a declared kilobyte.
+const SLOW_BODY: &[u8] = b"POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\n";
+
+/// Takes all four slots of [`few_slots`] with `attacker`'s connections and gives them time to
+/// settle; abort the returned tasks to let go.
+async fn hold_every_slot<Attack, Held>(attacker: Attack) -> Vec<JoinHandle<()>>
+where
+    Attack: Fn() -> Held,
+    Held: Future<Output = JoinHandle<()>>,
+{
+    let mut attackers = Vec::new();
+    for _ in 0..4 {
+        attackers.push(attacker().await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    attackers
 }
 
 /// A keep-alive client that asks something every two seconds, forever.
@@ -125,23 +132,6 @@ async fn dawdling_keep_alive(app: &TestApp) -> JoinHandle<()> {
     })
 }
 
-/// An HTTP/2 connection (prior knowledge) that sends a PING every 100 ms, and the task
-/// driving it, which ends when the server closes the connection.
-async fn http2_connection(app: &TestApp) -> (SendRequest<Empty<Bytes>>, JoinHandle<()>) {
-    let stream = connect(app).await;
-    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Duration::from_millis(100))
-        .keep_alive_while_idle(true)
-        .handshake(TokioIo::new(stream))
-        .await
-        .expect("an HTTP/2 handshake");
-    let driver = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    (sender, driver)
-}
-
 /// Sends one HTTP/2 request on `sender`; its status, or `None` if the connection refused it.
 async fn http2_get(sender: &mut SendRequest<Empty<Bytes>>, app: &TestApp) -> Option<u16> {
     let request = Request::get(format!("{}/", app.address))
@@ -156,11 +146,7 @@ async fn http2_get(sender: &mut SendRequest<Empty<Bytes>>, app: &TestApp) -> Opt
 #[tokio::test]
 async fn a_newcomer_is_answered_at_once_while_slow_heads_hold_every_slot() {
     let (app, _) = server(few_slots()).await;
-    let mut attackers = Vec::new();
-    for _ in 0..4 {
-        attackers.push(slow_head(&app).await);
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let attackers = hold_every_slot(|| trickle(&app, SLOW_HEAD)).await;
 
     assert_a_newcomer_is_answered_at_once(&app, "slow heads").await;
     // And again: the attacker's remaining connections keep making room.
@@ -171,11 +157,7 @@ async fn a_newcomer_is_answered_at_once_while_slow_heads_hold_every_slot() {
 #[tokio::test]
 async fn a_newcomer_is_answered_at_once_while_trickled_bodies_hold_every_slot() {
     let (app, _) = server(few_slots()).await;
-    let mut attackers = Vec::new();
-    for _ in 0..4 {
-        attackers.push(slow_body(&app).await);
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let attackers = hold_every_slot(|| trickle(&app, SLOW_BODY)).await;
 
     assert_a_newcomer_is_answered_at_once(&app, "trickled bodies").await;
     assert_a_newcomer_is_answered_at_once(&app, "trickled bodies, second newcomer").await;
@@ -185,10 +167,7 @@ async fn a_newcomer_is_answered_at_once_while_trickled_bodies_hold_every_slot() 
 #[tokio::test]
 async fn a_newcomer_is_answered_at_once_while_keep_alive_clients_hold_every_slot() {
     let (app, _) = server(few_slots()).await;
-    let mut attackers = Vec::new();
-    for _ in 0..4 {
-        attackers.push(dawdling_keep_alive(&app).await);
-    }
+    let attackers = hold_every_slot(|| dawdling_keep_alive(&app)).await;
 
     assert_a_newcomer_is_answered_at_once(&app, "keep-alive connections").await;
     attackers.iter().for_each(JoinHandle::abort);

@@ -7,11 +7,9 @@
 use api::routes::{CorsOrigins, PUBLIC_MESSAGE};
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
 
 use crate::helpers::{Answer, TestApp, TestIssuer, authenticator, invalid_request, spawn_router};
-use crate::raw_http::{Raw, exchange};
+use crate::raw_http::{Raw, exchange, http2_connection};
 
 /// Both kinds of route: the check runs before the app, so the public route refuses too.
 const ROUTES: [&str; 2] = ["/api/public", "/api/private"];
@@ -119,13 +117,7 @@ async fn valid_host_values_and_http_1_0_without_host_are_served() {
 /// An HTTP/2 GET of `uri` (whose authority becomes `:authority`) with an optional `Host`
 /// field, over a new prior-knowledge connection.
 async fn get_h2(app: &TestApp, uri: &str, host: Option<&str>) -> Answer {
-    let address = app.address.trim_start_matches("http://");
-    let stream = TcpStream::connect(address).await.expect("connect");
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .expect("an HTTP/2 handshake");
-    tokio::spawn(connection);
+    let (mut sender, _driver) = http2_connection(app).await;
     let mut request = http::Request::get(uri);
     if let Some(host) = host {
         request = request.header(http::header::HOST, host);

@@ -1,10 +1,16 @@
 //! Raw HTTP/1 over a socket, for tests about what a client sends that an HTTP client library
-//! would never send (half heads, bad `Host` lines, held connections), and about connections.
+//! would never send (half heads, bad `Host` lines, held connections), and about connections;
+//! and an HTTP/2 connection with prior knowledge, through hyper's own client.
 
 use std::time::Duration;
 
+use axum::body::Bytes;
+use http_body_util::Empty;
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 
 use crate::helpers::{Answer, TestApp};
 
@@ -138,4 +144,21 @@ pub async fn closed_without_answer(stream: &mut TcpStream) -> bool {
         .await
         .expect("the server closed the connection");
     matches!(read, Ok(0) | Err(_))
+}
+
+/// An HTTP/2 connection to `app` (prior knowledge) that sends a PING every 100 ms, and the task
+/// driving it, which ends when the server closes the connection.
+pub async fn http2_connection(app: &TestApp) -> (SendRequest<Empty<Bytes>>, JoinHandle<()>) {
+    let stream = connect(app).await;
+    let (sender, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Duration::from_millis(100))
+        .keep_alive_while_idle(true)
+        .handshake(TokioIo::new(stream))
+        .await
+        .expect("an HTTP/2 handshake");
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (sender, driver)
 }
