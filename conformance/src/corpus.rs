@@ -21,8 +21,56 @@ pub fn request_input(route: u8, selector: u8, header: &[u8], body: &[u8]) -> Vec
     input
 }
 
-/// Writes seeds under `dir/verify_jws`, `dir/request`, `dir/claims`, `dir/jwks` and
-/// `dir/metadata`, and returns how many files were written.
+/// The `mock_login` target's input: `[surface, flags, cookie length, cookie…, rest]`; see
+/// `fuzz/fuzz_targets/mock_login.rs` for the surfaces and flags.
+pub fn login_input(surface: u8, flags: u8, cookie: &[u8], rest: &[u8]) -> Vec<u8> {
+    let length = u8::try_from(cookie.len()).unwrap_or(u8::MAX);
+    let mut input = vec![surface, flags, length];
+    input.extend_from_slice(&cookie[..usize::from(length)]);
+    input.extend_from_slice(rest);
+    input
+}
+
+/// One seed per request of a user's login, in the `mock_login` layout: each reaches the parser
+/// of its surface with a well-formed input the fuzzer then mutates.
+const LOGIN_SEEDS: [(&str, u8, u8, &str); 8] = [
+    (
+        "authorize",
+        0,
+        1,
+        "response_type=code&client_id=spa&redirect_uri=http%3A%2F%2Flocalhost%3A3000&scope=openid%20profile%20email%20offline_access&audience=https%3A%2F%2Fquickstarts%2Fapi&state=xyz&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&response_mode=web_message&prompt=none&max_age=60",
+    ),
+    ("login-page", 1, 0, "state=abc"),
+    (
+        "login-form",
+        2,
+        0,
+        "state=abc&username=manager%40example.com&password=manager-password&action=default",
+    ),
+    ("resume", 3, 1, "state=abc"),
+    (
+        "v2-logout",
+        4,
+        1,
+        "client_id=spa&returnTo=http%3A%2F%2Flocalhost%3A3000",
+    ),
+    (
+        "oidc-logout",
+        5,
+        1,
+        "client_id=spa&post_logout_redirect_uri=http%3A%2F%2Flocalhost%3A3000&state=s&id_token_hint=a.b.c",
+    ),
+    (
+        "code-grant",
+        6,
+        0,
+        "grant_type=authorization_code&client_id=spa&code=abc&redirect_uri=http%3A%2F%2Flocalhost%3A3000&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    ),
+    ("userinfo", 7, 0, "Bearer a.b.c"),
+];
+
+/// Writes seeds under `dir/verify_jws`, `dir/request`, `dir/claims`, `dir/jwks`,
+/// `dir/metadata` and `dir/mock_login`, and returns how many files were written.
 pub async fn write(
     dir: &Path,
     issuer: &MockIssuer,
@@ -72,5 +120,19 @@ pub async fn write(
         .await
         .map_err(io::Error::other)?;
     put("metadata", "openid-configuration", &discovery)?;
+    for (name, surface, flags, rest) in LOGIN_SEEDS {
+        let input = login_input(surface, flags, b"auth0=unknown", rest.as_bytes());
+        put("mock_login", name, &input)?;
+    }
+    put(
+        "mock_login",
+        "refresh-grant-json",
+        &login_input(
+            6,
+            2,
+            b"",
+            br#"{"grant_type":"refresh_token","client_id":"spa","refresh_token":"abc"}"#,
+        ),
+    )?;
     Ok(written)
 }

@@ -1,25 +1,38 @@
 //! The admin surface's wire types: one per request and answer under `/_mock/`, shared by the
 //! server's routes and [`IssuerClient`](crate::client::IssuerClient) so the two cannot drift.
 //!
-//! | Request                              | Body      | Answer                      |
-//! |--------------------------------------|-----------|-----------------------------|
-//! | `GET /_mock/keys`                    |           | `200` [`KeySummary`]        |
-//! | `POST /_mock/rotate`                 |           | `200` [`KeySummary`]        |
-//! | `POST /_mock/revoke-previous`        |           | `200` [`KeySummary`]        |
-//! | `GET /_mock/faults`                  |           | `200` [`FaultTable`]        |
-//! | `PUT /_mock/faults/{endpoint}`       | [`Fault`] | `200` the [`Fault`] set     |
-//! | `DELETE /_mock/faults`               |           | `204`                       |
-//! | `GET /_mock/requests`                |           | `200` [`RequestCounts`]     |
-//! | `POST /_mock/reset`                  |           | `204`                       |
+//! | Request                        | Body               | Answer                  |
+//! |--------------------------------|--------------------|-------------------------|
+//! | `GET /_mock/keys`              |                    | `200` [`KeySummary`]    |
+//! | `POST /_mock/rotate`           |                    | `200` [`KeySummary`]    |
+//! | `POST /_mock/revoke-previous`  |                    | `200` [`KeySummary`]    |
+//! | `GET /_mock/faults`            |                    | `200` [`FaultTable`]    |
+//! | `PUT /_mock/faults/{endpoint}` | [`Fault`]          | `200` the [`Fault`] set |
+//! | `DELETE /_mock/faults`         |                    | `204`                   |
+//! | `GET /_mock/requests`          |                    | `200` [`RequestCounts`] |
+//! | `POST /_mock/reset`            |                    | `204`                   |
+//! | `GET /_mock/tenant`            |                    | `200` [`TenantSummary`] |
+//! | `POST /_mock/mint`             | [`MintRequest`]    | `200` [`MintedToken`]   |
+//! | `POST /_mock/inspect`          | [`InspectRequest`] | `200` [`Inspection`]    |
 //!
 //! `{endpoint}` is an [`Endpoint`]'s wire name ([`Endpoint::as_str`]). A refused request gets
-//! `400` (unknown endpoint, bad fault) or `500` (a key change failed) with an [`AdminError`].
+//! `400` (unknown endpoint, bad fault, a mint naming an unknown client, user or audience, a
+//! token that is not a JWS) or `500` (a key change failed) with an [`AdminError`].
 //!
 //! Objects keyed by endpoint list their members in alphabetical order, as the server has always
 //! written them.
 
+mod tenant;
+mod tokens;
+
 use serde::{Deserialize, Serialize};
 
+pub use self::tenant::{
+    ApiSummary, ClientSummary, RoleSummary, ScopesOnApi, TenantSummary, UserSummary,
+};
+pub use self::tokens::{
+    InspectRequest, Inspection, KeyRole, MintRequest, MintedToken, Verification,
+};
 pub use crate::faults::{Endpoint, Fault};
 
 /// The kids by role: `{"current":"…","next":"…","previous":"…"}`, `previous` being `null` when

@@ -1,7 +1,8 @@
 //! A typed async client for an issuer: client-credentials tokens from this mock or a real Auth0
-//! tenant, and the mock's admin surface (keys, faults, request counts). It speaks exactly the
-//! wire types the server's routes use ([`crate::admin`], [`crate::oauth`]). A mock that guards
-//! its admin surface with a token gets it from [`IssuerClient::with_admin_token`].
+//! tenant, and the mock's admin surface (keys, faults, request counts, the tenant's summary,
+//! minting and inspecting tokens). It speaks exactly the wire types the server's routes use
+//! ([`crate::admin`], [`crate::oauth`]). A mock that guards its admin surface with a token gets
+//! it from [`IssuerClient::with_admin_token`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), mock_issuer::client::ClientError> {
@@ -29,7 +30,10 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::admin::{AdminError, Endpoint, Fault, FaultTable, KeySummary, RequestCounts};
+use crate::admin::{
+    AdminError, Endpoint, Fault, FaultTable, InspectRequest, Inspection, KeySummary, MintRequest,
+    MintedToken, RequestCounts, TenantSummary,
+};
 use crate::oauth::{ClientCredentials, OAuthErrorBody, Secret, TokenResponse};
 
 /// The timeout [`IssuerClient::new`] gives every request: rotations generate an RSA key, which
@@ -307,6 +311,39 @@ impl IssuerClient {
     /// Transport or an unsuccessful status.
     pub async fn reset(&self) -> Result<(), ClientError> {
         self.success(Method::POST, "_mock/reset").await
+    }
+
+    /// `GET /_mock/tenant`: issuer, APIs, clients, users (with passwords), roles and keys.
+    ///
+    /// # Errors
+    /// As [`IssuerClient::keys`].
+    pub async fn tenant(&self) -> Result<TenantSummary, ClientError> {
+        self.json(Method::GET, "_mock/tenant").await
+    }
+
+    /// `POST /_mock/mint`: a token as `request` describes it, signed with the current key.
+    ///
+    /// # Errors
+    /// As [`IssuerClient::keys`]; `400` for an unknown client, user or audience, a lifetime
+    /// outside 1–2592000 s or claims that are not an object.
+    pub async fn mint(&self, request: &MintRequest) -> Result<MintedToken, ClientError> {
+        self.call(Method::POST, "_mock/mint", |r| r.json(request))
+            .await?
+            .decode()
+    }
+
+    /// `POST /_mock/inspect`: `token`'s header and claims, whether the tenant's published keys
+    /// verify it, and its time left.
+    ///
+    /// # Errors
+    /// As [`IssuerClient::keys`]; `400` when `token` is not a compact JWS.
+    pub async fn inspect(&self, token: &str) -> Result<Inspection, ClientError> {
+        let request = InspectRequest {
+            token: token.into(),
+        };
+        self.call(Method::POST, "_mock/inspect", |r| r.json(&request))
+            .await?
+            .decode()
     }
 
     /// `GET /healthz`: `Ok` when the issuer answers it successfully.

@@ -2,10 +2,15 @@
 //!
 //! It serves what a resource server reads from a tenant (discovery at both well-known paths,
 //! the JWKS with current, next and previous keys, client-credentials tokens at `/oauth/token`)
-//! in Auth0's exact shapes, and lets a test rotate keys, inject faults and count fetches: in
-//! process through [`MockIssuer`], or over HTTP through its admin surface under `/_mock/`
-//! (behind a bearer token when [`IssuerConfig::admin_token`] is set, as `mock-issuer serve` sets
-//! it on any address but loopback: see [`admin_access`]).
+//! and what a browser app needs to log a user in (Universal Login at `/u/login` behind
+//! `/authorize` in every response mode, the authorization-code grant with PKCE, rotating refresh
+//! tokens, ID tokens, `/userinfo`, both logouts, CORS for the clients' web origins), all in
+//! Auth0's exact shapes, with a console page at `/`. It lets a test rotate keys, inject faults
+//! and count fetches: in process through [`MockIssuer`], or over HTTP through its admin surface
+//! under `/_mock/` (behind a bearer token when [`IssuerConfig::admin_token`] is set, as
+//! `mock-issuer serve` sets it on any address but loopback: see [`admin_access`]). Its users,
+//! roles and clients are [`IssuerConfig`]'s, from code or a TOML file; [`demo_app`] is the
+//! quickstart's single-page app that logs in through it.
 //!
 //! [`IssuerClient`] is the other side: a typed async client for the token endpoint (of this
 //! issuer or a real Auth0 tenant) and for the admin surface. Server and client share the wire
@@ -28,14 +33,18 @@ mod cert;
 pub mod client;
 pub mod config;
 mod constant_time;
+pub mod demo_app;
 mod error;
 mod faults;
+mod id_token;
 mod keys;
+mod login;
 pub mod oauth;
 mod owner_only;
 mod routes;
 pub mod server;
 mod token;
+mod verify;
 
 use std::net::SocketAddr;
 
@@ -45,7 +54,9 @@ use tokio::task::JoinHandle;
 
 pub use admin::{AdminError, FaultTable, KeySummary, PerEndpoint, RequestCounts};
 pub use client::{ClientError, IssuerClient};
-pub use config::{ApiConfig, ClientConfig, Dialect, GrantConfig, IssuerConfig};
+pub use config::{
+    ApiConfig, AppType, ClientConfig, Dialect, GrantConfig, IssuerConfig, RoleConfig, UserConfig,
+};
 pub use error::Error;
 pub use faults::{Endpoint, Fault, UnknownEndpoint};
 pub use oauth::{ClientCredentials, OAuthErrorBody, Secret, TokenResponse};

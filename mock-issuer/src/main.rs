@@ -308,12 +308,14 @@ async fn serve(mut config: IssuerConfig, host: &str, port: u16, admin: AdminArgs
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The first line is exactly `issuer: <url>` and is flushed at once, so a parent process can
-/// read the chosen port; the rest helps a human get a token.
+/// read the chosen port; the second, `console: <url>`, is the page a person opens; the rest
+/// helps a human get a token.
 fn print_banner(state: &AppState, access: &AdminAccess) -> Result<()> {
     let issuer = state.issuer();
     let mut out = std::io::stdout().lock();
     writeln!(out, "issuer: {issuer}")?;
     out.flush()?;
+    writeln!(out, "console: {issuer}")?;
     writeln!(out, "jwks: {issuer}.well-known/jwks.json")?;
     writeln!(out, "token endpoint: {issuer}oauth/token")?;
     writeln!(out, "{}", access.banner_line())?;
@@ -339,9 +341,10 @@ fn print_banner(state: &AppState, access: &AdminAccess) -> Result<()> {
             .collect();
         writeln!(
             out,
-            "client: {} / {} -> {}",
+            "client: {} / {} ({}) -> {}",
             client.id,
-            client.secret,
+            client.secret.as_deref().unwrap_or("public, no secret"),
+            client.app_type.as_str(),
             if grants.is_empty() {
                 "no grants".to_owned()
             } else {
@@ -354,10 +357,16 @@ fn print_banner(state: &AppState, access: &AdminAccess) -> Result<()> {
         "keys: {}",
         serde_json::to_string(&state.key_summary())?
     )?;
-    if let Some(client) = state.config().clients.iter().find(|c| !c.grants.is_empty()) {
+    let machine_client = state.config().clients.iter().find_map(|c| {
+        c.secret
+            .as_deref()
+            .filter(|_| !c.grants.is_empty())
+            .map(|secret| (c, secret))
+    });
+    if let Some((client, secret)) = machine_client {
         let body = serde_json::to_string(&ClientCredentials::new(
             &client.id,
-            client.secret.as_str(),
+            secret,
             &client.grants[0].audience,
         ))?;
         writeln!(

@@ -1,5 +1,5 @@
 //! The token endpoint's wire types, Auth0's shapes: the client-credentials request, the token
-//! answer and the OAuth error answer. The server's `/oauth/token` writes the answers, and
+//! answer (of every grant) and the OAuth error answer. The server's `/oauth/token` writes the answers, and
 //! [`IssuerClient`](crate::client::IssuerClient) sends the request and reads the answers, to this
 //! mock or to a real Auth0 tenant alike.
 
@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The only grant type the mock issues tokens for.
+/// The grant type of a machine-to-machine token request ([`ClientCredentials`]).
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// A string that must never reach a log line (a client secret, an access token): `Debug`
@@ -127,11 +127,18 @@ impl TryFrom<ClientCredentialsForm> for ClientCredentials {
 }
 
 /// A `200` token answer: `{"access_token":"…","scope":"…","expires_in":86400,"token_type":"Bearer"}`,
-/// `scope` absent when no scope was granted.
+/// `scope` absent when no scope was granted; after a user's login also `id_token` (when `openid`
+/// was granted) and `refresh_token` (when `offline_access` was), each absent otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The signed JWT (`Debug` hides it).
     pub access_token: Secret,
+    /// The refresh token, when one was issued (`Debug` hides it). Default `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    /// The ID token (a signed JWT), when `openid` was granted (`Debug` hides it). Default `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<Secret>,
     /// The granted scopes, space-separated; absent when none were granted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,

@@ -12,6 +12,7 @@ use crate::admin::KeySummary;
 use crate::config::IssuerConfig;
 use crate::faults::Faults;
 use crate::keys::{KeyRing, KeySource};
+use crate::login::Login;
 use crate::token::{self, MintContext, TokenSpec};
 use crate::{Error, routes};
 
@@ -28,6 +29,7 @@ struct Inner {
     /// both claim the same seeded index.
     rotating: Mutex<()>,
     faults: Faults,
+    login: Login,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
         };
         Ok(Self(Arc::new(Inner {
             issuer,
+            login: Login::new(&config),
             config,
             keys: RwLock::new(keys),
             rotating: Mutex::new(()),
@@ -66,6 +69,11 @@ impl AppState {
 
     pub(crate) fn faults(&self) -> &Faults {
         &self.0.faults
+    }
+
+    /// Login sessions, pending logins, codes and refresh tokens.
+    pub(crate) fn login(&self) -> &Login {
+        &self.0.login
     }
 
     fn keys(&self) -> std::sync::RwLockReadGuard<'_, KeyRing> {

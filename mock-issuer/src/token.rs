@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::Error;
-use crate::config::{Dialect, IssuerConfig, defaults};
+use crate::config::{ApiConfig, Dialect, IssuerConfig, UserConfig, defaults};
 use crate::keys::KeyMaterial;
 
 /// What to put in a token minted with [`MockIssuer::mint`](crate::MockIssuer::mint) or the
@@ -31,6 +31,8 @@ use crate::keys::KeyMaterial;
 #[must_use]
 pub struct TokenSpec {
     client_id: String,
+    /// `Some(user id)` for a user's token: then `sub` is the user and there is no `gty`.
+    user: Option<String>,
     audience: Option<String>,
     scopes: Vec<String>,
     permissions: Option<Vec<String>>,
@@ -48,6 +50,7 @@ impl TokenSpec {
     pub fn for_client(client_id: impl Into<String>) -> Self {
         Self {
             client_id: client_id.into(),
+            user: None,
             audience: None,
             scopes: Vec::new(),
             permissions: None,
@@ -58,6 +61,15 @@ impl TokenSpec {
             dialect: None,
             claims: Vec::new(),
             header: Vec::new(),
+        }
+    }
+
+    /// A token issued to `client_id` on behalf of the user `user_id`, as after a login: `sub` =
+    /// the user id, `azp` (or `client_id`) = the client, no `gty`.
+    pub fn for_user(user_id: impl Into<String>, client_id: impl Into<String>) -> Self {
+        Self {
+            user: Some(user_id.into()),
+            ..Self::for_client(client_id)
         }
     }
 
@@ -139,6 +151,53 @@ impl TokenSpec {
     }
 }
 
+/// A client's access token for `api`, as the client-credentials grant issues it: `scopes`, the
+/// API's lifetime and dialect, and, when the API adds permissions to its tokens, the same list as
+/// `permissions` (as Auth0's `access_token_authz` dialect does).
+pub(crate) fn client_access_token(
+    client_id: &str,
+    api: &ApiConfig,
+    scopes: &[String],
+) -> TokenSpec {
+    let spec = TokenSpec::for_client(client_id);
+    let spec = if api.permissions_in_token {
+        spec.permissions(scopes.to_vec())
+    } else {
+        spec
+    };
+    spec.audience(&api.identifier)
+        .scopes(scopes.to_vec())
+        .expires_in(api.token_lifetime)
+        .dialect(api.dialect)
+}
+
+/// `user`'s access token for `api` through `client_id`, as after a login on the tenant `issuer`:
+/// `scopes`, the API's lifetime and dialect; `aud` = `[api, "{issuer}userinfo"]` when `openid` is
+/// among the scopes; and, when the API adds permissions to its tokens, all the user's permissions
+/// on it (whatever the scopes).
+pub(crate) fn user_access_token(
+    config: &IssuerConfig,
+    issuer: &str,
+    user: &UserConfig,
+    client_id: &str,
+    api: &ApiConfig,
+    scopes: &[String],
+) -> TokenSpec {
+    let mut spec = TokenSpec::for_user(&user.id, client_id)
+        .audience(&api.identifier)
+        .scopes(scopes.to_vec())
+        .expires_in(api.token_lifetime)
+        .dialect(api.dialect);
+    if scopes.iter().any(|s| s == "openid") {
+        let userinfo = format!("{issuer}userinfo");
+        spec = spec.claim("aud", Value::from(vec![api.identifier.clone(), userinfo]));
+    }
+    if api.permissions_in_token {
+        spec = spec.permissions(config.permissions(user, &api.identifier));
+    }
+    spec
+}
+
 /// What signing needs from the issuer besides the spec.
 pub(crate) struct MintContext<'a> {
     pub issuer: &'a str,
@@ -185,7 +244,11 @@ pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Er
     // Auth0's claim order, so tokens read like a tenant's when decoded.
     let mut claims = Ordered::default();
     claims.set("iss", ctx.issuer.into());
-    claims.set("sub", format!("{}@clients", spec.client_id).into());
+    let subject = match &spec.user {
+        Some(user) => user.clone(),
+        None => format!("{}@clients", spec.client_id),
+    };
+    claims.set("sub", subject.into());
     claims.set("aud", audience.into());
     claims.set("iat", iat.into());
     claims.set("exp", exp.into());
@@ -197,7 +260,9 @@ pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Er
     }
     match dialect {
         Dialect::Auth0 => {
-            claims.set("gty", "client-credentials".into());
+            if spec.user.is_none() {
+                claims.set("gty", "client-credentials".into());
+            }
             claims.set("azp", spec.client_id.clone().into());
         }
         Dialect::Rfc9068 => {

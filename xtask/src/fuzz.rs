@@ -18,13 +18,14 @@ use crate::tools;
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Every target in `fuzz/fuzz_targets`.
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 7] = [
     "verify_jws",
     "request",
     "jwks",
     "metadata",
     "claims",
     "host",
+    "mock_login",
 ];
 
 /// `cargo xtask fuzz`'s options.

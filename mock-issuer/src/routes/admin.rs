@@ -1,10 +1,15 @@
-//! The admin surface under `/_mock/`, for tests and developers: keys, faults, counters. It sits
-//! off Auth0's paths so nothing a resource server calls can reach it by accident.
+//! The admin surface under `/_mock/`, for tests, developers and the console: keys, faults,
+//! counters, the tenant's summary, minting and inspecting tokens. It sits off Auth0's paths so
+//! nothing a resource server calls can reach it by accident.
 //!
 //! The requests and answers, and their wire types, are listed in [`crate::admin`]; who may
 //! send them, in [`access`].
 
 mod access;
+mod body;
+mod inspect;
+mod mint;
+mod tenant;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -28,7 +33,10 @@ pub(super) fn router(state: &AppState) -> Router<AppState> {
         .route("/faults", get(faults).delete(clear_faults))
         .route("/faults/{endpoint}", put(set_fault))
         .route("/requests", get(requests))
-        .route("/reset", post(reset));
+        .route("/reset", post(reset))
+        .route("/tenant", get(tenant::tenant))
+        .route("/mint", post(mint::mint))
+        .route("/inspect", post(inspect::inspect));
     match &state.config().admin_token {
         Some(token) => routes.fallback(|| async { StatusCode::NOT_FOUND }).layer(
             middleware::from_fn_with_state(token.clone(), access::require_token),

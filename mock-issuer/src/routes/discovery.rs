@@ -24,9 +24,13 @@ async fn serve(state: &AppState, endpoint: Endpoint) -> Response {
     Json(document(state.issuer())).into_response()
 }
 
-/// The tenant's metadata, field for field as Auth0 serves it. Endpoints a resource server never
-/// calls (authorize, userinfo, …) are listed as Auth0 lists them, though the mock does not serve
-/// them; like Auth0 there is no `grant_types_supported`.
+/// The tenant's metadata, field for field as Auth0 serves it. The mock serves the endpoints a
+/// user's login goes through (`authorization_endpoint`, `token_endpoint`, `userinfo_endpoint`,
+/// `end_session_endpoint`) and the JWKS; the others (device code, MFA, registration, revocation)
+/// are listed as Auth0 lists them, though the mock does not serve them. PKCE is S256 only:
+/// `/authorize` refuses `plain` (RFC 9700 §2.1.1), so unlike Auth0 only S256 is listed. Like
+/// Auth0 there is no `grant_types_supported`, and no `dpop_signing_alg_values_supported` since
+/// the mock does not bind tokens to DPoP keys.
 pub(crate) fn document(issuer: &str) -> Value {
     json!({
         "issuer": issuer,
@@ -46,7 +50,7 @@ pub(crate) fn document(issuer: &str) -> Value {
             "code", "token", "id_token", "code token", "code id_token", "token id_token",
             "code token id_token"
         ],
-        "code_challenge_methods_supported": ["S256", "plain"],
+        "code_challenge_methods_supported": ["S256"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["public"],
         "token_endpoint_auth_methods_supported": [

@@ -1,13 +1,20 @@
 //! HTTP routes: one module per surface, plus how injected faults turn into responses.
 
 mod admin;
+mod authorize;
+mod console;
+mod cors;
 mod discovery;
 mod jwks;
+mod login_page;
+mod logout;
+mod page;
 mod token;
+mod userinfo;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -28,7 +35,22 @@ pub(crate) fn router(state: AppState) -> Router {
             get(discovery::oauth_authorization_server),
         )
         .route("/.well-known/jwks.json", get(jwks::jwks))
-        .route("/oauth/token", post(token::token))
+        .merge(console::routes())
+        .route("/authorize", get(authorize::authorize))
+        .route("/authorize/resume", get(authorize::resume))
+        .route("/u/login", get(login_page::show).post(login_page::submit))
+        .route("/v2/logout", get(logout::v2_logout))
+        .route("/oidc/logout", get(logout::oidc_logout))
+        .merge(
+            // What a browser app calls with fetch, from another origin.
+            Router::new()
+                .route("/oauth/token", post(token::token))
+                .route(
+                    "/userinfo",
+                    get(userinfo::userinfo).post(userinfo::userinfo),
+                )
+                .layer(cors::for_web_origins(&state)),
+        )
         .route("/healthz", get(healthz))
         .nest("/_mock", admin::router(&state))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -77,6 +99,15 @@ fn status_fault(code: u16) -> Response {
         error,
         format!("Fault injected by mock-issuer: status {code}"),
     )
+}
+
+/// The credentials of `Authorization: Bearer <token>` (scheme case-insensitive), if the request
+/// has such a header: for `/userinfo` and the admin surface.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// An [`OAuthErrorBody`] answer with `status`.

@@ -47,6 +47,7 @@ async fn openid_configuration_has_auth0s_fields_and_exact_endpoints() {
     assert_eq!(doc["authorization_endpoint"], format!("{issuer}authorize"));
     assert_eq!(doc["userinfo_endpoint"], format!("{issuer}userinfo"));
     assert_eq!(doc["revocation_endpoint"], format!("{issuer}oauth/revoke"));
+    assert_eq!(doc["end_session_endpoint"], format!("{issuer}oidc/logout"));
     assert_eq!(keys_of(&doc), AUTH0_FIELDS);
     assert!(doc.get("grant_types_supported").is_none());
     assert_eq!(
@@ -67,7 +68,8 @@ async fn openid_configuration_has_auth0s_fields_and_exact_endpoints() {
     );
     assert_eq!(
         doc["code_challenge_methods_supported"],
-        serde_json::json!(["S256", "plain"])
+        serde_json::json!(["S256"]),
+        "the mock refuses plain PKCE at /authorize, so it does not list it"
     );
     for list in [
         "scopes_supported",

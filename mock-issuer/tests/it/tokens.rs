@@ -22,9 +22,20 @@ async fn an_issued_token_has_auth0s_header_and_claims_in_auth0s_order() {
     assert_eq!(header["alg"], "RS256");
     assert_eq!(header["typ"], "JWT");
     assert_eq!(header["kid"], t.issuer.current_kid());
+    // The default API adds permissions to its tokens: a client's are its granted scopes.
     assert_eq!(
         ordered_keys(&raw_part(&token, 1)),
-        ["iss", "sub", "aud", "iat", "exp", "scope", "gty", "azp"]
+        [
+            "iss",
+            "sub",
+            "aud",
+            "iat",
+            "exp",
+            "scope",
+            "gty",
+            "azp",
+            "permissions"
+        ]
     );
     assert_eq!(claims["iss"], t.issuer.url());
     assert_eq!(claims["sub"], "reader@clients");
@@ -32,6 +43,7 @@ async fn an_issued_token_has_auth0s_header_and_claims_in_auth0s_order() {
     assert_eq!(claims["scope"], "read:messages");
     assert_eq!(claims["gty"], "client-credentials");
     assert_eq!(claims["azp"], "reader");
+    assert_eq!(claims["permissions"], json!(["read:messages"]));
     let iat = claims["iat"].as_u64().expect("iat");
     assert_eq!(claims["exp"].as_u64(), Some(iat + 86400));
 }

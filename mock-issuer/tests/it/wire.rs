@@ -169,6 +169,8 @@ fn client_credentials_with_another_grant_type_are_refused() {
 fn a_token_response_has_auth0s_members_in_auth0s_order() {
     let scoped = TokenResponse {
         access_token: "h.p.s".into(),
+        refresh_token: None,
+        id_token: None,
         scope: Some("read:messages write:messages".to_owned()),
         expires_in: 86_400,
         token_type: "Bearer".to_owned(),
@@ -194,6 +196,27 @@ fn a_token_response_has_auth0s_members_in_auth0s_order() {
 }
 
 #[test]
+fn a_users_token_response_carries_the_refresh_and_id_tokens_first() {
+    let response = TokenResponse {
+        access_token: "a.b.c".into(),
+        refresh_token: Some("r-1".into()),
+        id_token: Some("i.d.t".into()),
+        scope: Some("openid offline_access".to_owned()),
+        expires_in: 86_400,
+        token_type: "Bearer".to_owned(),
+    };
+
+    assert_json(
+        &response,
+        r#"{"access_token":"a.b.c","refresh_token":"r-1","id_token":"i.d.t","scope":"openid offline_access","expires_in":86400,"token_type":"Bearer"}"#,
+    );
+    let parsed: TokenResponse =
+        serde_json::from_str(r#"{"access_token":"a","expires_in":1,"token_type":"Bearer"}"#)
+            .expect("the optional members may be absent");
+    assert_eq!((parsed.refresh_token, parsed.id_token), (None, None));
+}
+
+#[test]
 fn an_oauth_error_body_is_error_then_description() {
     assert_json(
         &OAuthErrorBody {
@@ -209,6 +232,8 @@ fn debug_output_never_shows_a_secret_or_a_token() {
     let request = ClientCredentials::new("reader", "s3cret-value", "https://quickstarts/api");
     let token = TokenResponse {
         access_token: "eyJhbGciOi.secret-payload.sig".into(),
+        refresh_token: Some("secret-refresh".into()),
+        id_token: Some("eyJhbGciOi.secret-id-payload.sig".into()),
         scope: None,
         expires_in: 60,
         token_type: "Bearer".to_owned(),
@@ -222,6 +247,8 @@ fn debug_output_never_shows_a_secret_or_a_token() {
     assert!(!request_debug.contains("s3cret-value"), "{request_debug}");
     assert!(token_debug.contains("Bearer"), "{token_debug}");
     assert!(!token_debug.contains("secret-payload"), "{token_debug}");
+    assert!(!token_debug.contains("secret-refresh"), "{token_debug}");
+    assert!(!token_debug.contains("secret-id-payload"), "{token_debug}");
 }
 
 #[test]

@@ -4,13 +4,14 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::admin::AdminError;
 use crate::constant_time::secrets_equal;
 use crate::oauth::Secret;
+use crate::routes::bearer_token;
 
 /// The challenge to a request without a token.
 const NO_TOKEN: &str = r#"Bearer realm="mock-issuer admin""#;
@@ -41,17 +42,6 @@ pub(super) async fn require_token(
         "admin request refused: no valid admin token"
     );
     unauthorized(presented.is_some())
-}
-
-/// The credentials of `Authorization: Bearer <token>` (scheme case-insensitive), if the request
-/// has such a header.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|token| !token.is_empty())
 }
 
 /// `401` with an [`AdminError`] and the challenge that fits.

@@ -1,6 +1,10 @@
 //! Why the token endpoint refuses a request: each reason with its status, Auth0's error code and
 //! description.
 //!
+//! Where Auth0's wording is known it is kept ("Unauthorized", "Invalid authorization code",
+//! "Failed to verify code verifier", "Unknown or invalid refresh token."); like Auth0, one
+//! description covers several causes, and the log line says which (the `Debug` form).
+//!
 //! What the client sent stays a field of its own until the description is written for the
 //! client, so a log line can show it escaped (`?`) beside the fixed error code: a CR or LF in an
 //! audience or a scope must never start a log line of the client's choosing.
@@ -9,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::no_store;
+use crate::login::RefreshError;
 use crate::routes::oauth_error_response;
 
 /// A refusal of `POST /oauth/token`. Its `Debug` form is what the log shows: client input in it
@@ -41,8 +46,27 @@ pub(crate) enum Refusal {
     UnsupportedGrantType { grant_type: String },
     /// A known grant type the client may not use.
     GrantTypeNotAllowed { grant_type: String },
-    /// An unknown client or a wrong secret; which one is not said.
+    /// An unknown client or a wrong or missing secret; which one is not said.
     BadClientCredentials,
+    /// A public client (no secret configured) sent a secret: it cannot authenticate with one.
+    SecretFromPublicClient,
+    /// An authorization code that cannot be redeemed, and why.
+    InvalidCode(
+        #[expect(dead_code, reason = "read by the Debug form, which the log line shows")]
+        CodeProblem,
+    ),
+    /// A PKCE `code_verifier` that does not prove the code's challenge, and why.
+    CodeVerifier(
+        #[expect(dead_code, reason = "read by the Debug form, which the log line shows")]
+        VerifierProblem,
+    ),
+    /// A refresh token that cannot be used, and why.
+    InvalidRefreshToken(
+        #[expect(dead_code, reason = "read by the Debug form, which the log line shows")]
+        RefreshError,
+    ),
+    /// The login's user is no longer in the tenant.
+    UserNotFound,
     /// No API has this identifier.
     ServiceNotFound { audience: String },
     /// The client has no grant for this API.
@@ -72,7 +96,13 @@ impl Refusal {
                 (StatusCode::BAD_REQUEST, "unsupported_grant_type")
             }
             Self::GrantTypeNotAllowed { .. } => (StatusCode::FORBIDDEN, "unauthorized_client"),
-            Self::BadClientCredentials => (StatusCode::UNAUTHORIZED, "access_denied"),
+            Self::BadClientCredentials | Self::SecretFromPublicClient => {
+                (StatusCode::UNAUTHORIZED, "access_denied")
+            }
+            Self::InvalidCode(_)
+            | Self::CodeVerifier(_)
+            | Self::InvalidRefreshToken(_)
+            | Self::UserNotFound => (StatusCode::FORBIDDEN, "invalid_grant"),
             Self::ServiceNotFound { .. }
             | Self::NoClientGrant { .. }
             | Self::ScopesNotGranted { .. } => (StatusCode::FORBIDDEN, "access_denied"),
@@ -107,7 +137,11 @@ impl Refusal {
             Self::GrantTypeNotAllowed { grant_type } => {
                 format!("Grant type '{grant_type}' not allowed for the client.")
             }
-            Self::BadClientCredentials => "Unauthorized".to_owned(),
+            Self::BadClientCredentials | Self::SecretFromPublicClient => "Unauthorized".to_owned(),
+            Self::InvalidCode(_) => "Invalid authorization code".to_owned(),
+            Self::CodeVerifier(_) => "Failed to verify code verifier".to_owned(),
+            Self::InvalidRefreshToken(_) => "Unknown or invalid refresh token.".to_owned(),
+            Self::UserNotFound => "User not found".to_owned(),
             Self::ServiceNotFound { audience } => format!("Service not found: {audience}"),
             Self::NoClientGrant { audience } => format!(
                 "Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants"
@@ -118,6 +152,34 @@ impl Refusal {
             Self::SigningFailed => "Could not sign the token".to_owned(),
         }
     }
+}
+
+/// Why an authorization code cannot be redeemed (all answered "Invalid authorization code").
+#[derive(Debug)]
+pub(crate) enum CodeProblem {
+    /// Never issued, or expired.
+    Unknown,
+    /// Redeemed before: what the first use earned is revoked.
+    Reused,
+    /// Issued to another client.
+    OtherClient,
+    /// `redirect_uri` is not exactly the one the code was issued for.
+    RedirectUriMismatch,
+}
+
+/// Why a `code_verifier` fails (all answered "Failed to verify code verifier").
+#[derive(Debug)]
+pub(crate) enum VerifierProblem {
+    /// The code was issued with a challenge and no verifier was sent.
+    Missing,
+    /// Not 43 to 128 characters of RFC 7636's alphabet.
+    Malformed,
+    /// Its S256 hash is not the challenge.
+    Mismatch,
+    /// A verifier for a code issued without a challenge (RFC 9700 §2.1.1: a downgrade attempt).
+    Unexpected,
+    /// A public client's code without a challenge: nothing would prove the caller is the client.
+    NoChallenge,
 }
 
 impl IntoResponse for Refusal {
