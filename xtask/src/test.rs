@@ -31,7 +31,8 @@ const CARGO_DENY_VERSION: &str = "0.20.2";
 /// reported and skipped.
 const REQUIRE_ADVISORY_DB: &str = "REQUIRE_ADVISORY_DB";
 
-/// Runs `cargo fmt --check`, `cargo clippy -D warnings`, the whole workspace's tests, the
+/// Runs `cargo fmt --check`, `cargo clippy -D warnings`, installs Chromium for the browser tests
+/// when missing ([`tools::ensure_chromium`]), the whole workspace's tests, the
 /// refusal-cost test again in release, then certifies the real `api` binary with the
 /// conformance suite (`cargo xtask conformance`), runs `cargo xtask dev --once`, then
 /// `cargo deny` (installed by [`tools::ensure`] when missing).
@@ -46,6 +47,8 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         "cargo clippy --workspace --all-targets --locked -- -D warnings"
     )
     .run()?;
+    // The browser tests (crate `e2e`) drive Debian's Chromium; they fail, never skip, without it.
+    tools::ensure_chromium(sh)?;
     let _insta = sh.push_env("INSTA_UPDATE", "no");
     let _ci = sh.push_env("CI", "true");
     if cmd!(sh, "cargo nextest --version")

@@ -1,6 +1,6 @@
 //! The tools the tasks need, installed by the repo itself when missing (cargo subcommands from
-//! crates.io, `wrk` from Debian), so a fresh clone on a fresh machine runs every task without a
-//! manual setup step.
+//! crates.io; `wrk`, Chromium and chromedriver from Debian), so a fresh clone on a fresh machine
+//! runs every task without a manual setup step.
 
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -46,9 +46,40 @@ pub fn ensure_wrk(sh: &Shell) -> Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing wrk");
-    if cmd!(sh, "apt-get install -y wrk").run().is_err() {
+    apt_install(sh, &["wrk"])
+}
+
+/// Where Debian's `chromium` and `chromium-driver` packages put the browser tests' binaries (the
+/// e2e harness looks there too, unless `CHROMIUM` / `CHROMEDRIVER` say otherwise).
+const CHROMIUM_BINARIES: [(&str, &str); 2] = [
+    ("/usr/bin/chromium", "chromium"),
+    ("/usr/bin/chromedriver", "chromium-driver"),
+];
+
+/// Installs Debian's `chromium` and `chromium-driver` when `/usr/bin/chromium` or
+/// `/usr/bin/chromedriver` is missing, for the browser tests (the machines run as root).
+pub fn ensure_chromium(sh: &Shell) -> Result<()> {
+    let missing: Vec<&str> = CHROMIUM_BINARIES
+        .iter()
+        .filter(|(binary, _)| !std::path::Path::new(binary).is_file())
+        .map(|&(_, package)| package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: installing {} for the browser tests",
+        missing.join(" and ")
+    );
+    apt_install(sh, &missing)
+}
+
+/// `apt-get install -y packages`, refreshing the package lists first only when that fails (a
+/// fresh container has none).
+fn apt_install(sh: &Shell, packages: &[&str]) -> Result<()> {
+    if cmd!(sh, "apt-get install -y {packages...}").run().is_err() {
         cmd!(sh, "apt-get update").run()?;
-        cmd!(sh, "apt-get install -y wrk").run()?;
+        cmd!(sh, "apt-get install -y {packages...}").run()?;
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! every `cargo test` / `cargo nextest run` of the workspace). Each check is its own test and
 //! fails with every offender listed, file by file. Standard library only.
 //!
-//! - **Module docs.** Every `.rs` file under `api/`, `mock-issuer/`, `conformance/`, `xtask/`
-//!   and `fuzz/` opens with a `//!` line saying what it is for. Before it may come only blank
+//! - **Module docs.** Every `.rs` file under `api/`, `mock-issuer/`, `conformance/`, `e2e/`,
+//!   `xtask/` and `fuzz/` opens with a `//!` line saying what it is for. Before it may come only blank
 //!   lines and inner attributes (`#![no_main]`, which fuzz targets need at the top, or any
 //!   `#![…]`, even over several lines); a `//` comment, a licence header or an item may not.
 //! - **The codemap.** Every file or folder that `ARCHITECTURE.md`'s codemap names exists (a
@@ -33,7 +33,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The crates (and the fuzz workspace) whose sources must carry a module doc.
-const SOURCE_ROOTS: [&str; 5] = ["api", "mock-issuer", "conformance", "xtask", "fuzz"];
+const SOURCE_ROOTS: [&str; 6] = ["api", "mock-issuer", "conformance", "e2e", "xtask", "fuzz"];
 
 /// Directories never scanned: build output, git's store, and the fuzzer's generated data.
 const SKIPPED_DIRS: [&str; 5] = ["target", ".git", "corpus", "artifacts", "coverage"];
