@@ -20,6 +20,8 @@ pub struct Response {
     pub status: u16,
     /// The body, decoded as UTF-8 (lossily).
     pub body: String,
+    /// The `Location` header of a redirect, which this client never follows.
+    pub location: Option<String>,
 }
 
 /// A client and the runtime its futures run on.
@@ -53,8 +55,17 @@ impl Http {
         self.block_on(async {
             let response = request.send().await?;
             let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
             let body = response.text().await?;
-            Ok::<_, reqwest::Error>(Response { status, body })
+            Ok::<_, reqwest::Error>(Response {
+                status,
+                body,
+                location,
+            })
         })
         .with_context(|| format!("GET {url}"))
     }

@@ -34,7 +34,7 @@ struct Cli {
 /// The tasks. Each variant's doc comment is its line in `cargo xtask --help`.
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Run the api and a mock issuer, check every route against the contract, then serve.
+    /// Run a mock tenant, the api and the demo app; check every route and page; then serve.
     Dev(dev::Options),
     /// The CI gate: fmt --check, clippy -D warnings, every test, conformance, dev --once, cargo deny.
     Test(test::Options),

@@ -91,8 +91,8 @@ pub fn print_table(rows: &[Row]) {
     }
 }
 
-/// Shell lines that set each token and call each route with it, then `token_curl`.
-pub fn print_curl_lines(api_url: &str, tokens: &[Token], token_curl: &str, redact: bool) {
+/// Shell lines that set each token and call each route with it, then `token_curl` if any.
+pub fn print_curl_lines(api_url: &str, tokens: &[Token], token_curl: Option<&str>, redact: bool) {
     println!("\ntry it:");
     for token in tokens {
         let value = if redact {
@@ -112,7 +112,9 @@ pub fn print_curl_lines(api_url: &str, tokens: &[Token], token_curl: &str, redac
             );
         }
     }
-    println!("a fresh token:\n  {token_curl}");
+    if let Some(token_curl) = token_curl {
+        println!("a fresh token:\n  {token_curl}");
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Where `cargo xtask dev` gets its tokens: the mock issuer it started (the default tenant's
-//! `reader` and `no-scopes` clients) or a real Auth0 tenant from the `AUTH0_*` variables (one
-//! client). Both speak the same `/oauth/token`, through [`mock_issuer::IssuerClient`].
+//! `reader` and `no-scopes` clients) or a real Auth0 tenant from the `AUTH0_*` variables (a
+//! machine-to-machine client, a single-page app, or both). Both speak the same `/oauth/token`,
+//! through [`mock_issuer::IssuerClient`].
 
 use anyhow::{Context as _, Result, bail};
 use mock_issuer::config::defaults;
@@ -9,24 +10,28 @@ use serde_json::json;
 
 use crate::http::Http;
 
-/// The variables that name a real tenant; all or none must be set.
-const TENANT_VARIABLES: [&str; 4] = [
-    "AUTH0_DOMAIN",
-    "AUTH0_AUDIENCE",
-    "AUTH0_CLIENT_ID",
-    "AUTH0_CLIENT_SECRET",
-];
+/// The variables that name a real tenant and its API; both are required once any `AUTH0_*`
+/// variable is set.
+const TENANT_VARIABLES: [&str; 2] = ["AUTH0_DOMAIN", "AUTH0_AUDIENCE"];
+/// A machine-to-machine application of the tenant, for the contract table's token: both or
+/// neither.
+const CLIENT_VARIABLES: [&str; 2] = ["AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"];
+/// A single-page application of the tenant, for the demo app to log users in with.
+const SPA_CLIENT_VARIABLE: &str = "AUTH0_SPA_CLIENT_ID";
 
 /// A real Auth0 tenant, from the `AUTH0_*` variables.
 pub struct Tenant {
     issuer: String,
     audience: String,
-    client_id: String,
-    client_secret: Secret,
+    /// The machine-to-machine client (id, secret), if one is given.
+    client: Option<(String, Secret)>,
+    /// The single-page app's client id, if one is given.
+    spa_client_id: Option<String>,
 }
 
 impl Tenant {
-    /// `None` when none of the four variables is set; an error when only some are.
+    /// `None` when no `AUTH0_*` variable is set; an error when they do not name a tenant, its
+    /// API and at least one application.
     pub fn from_env() -> Result<Option<Self>> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -34,31 +39,58 @@ impl Tenant {
     /// [`Tenant::from_env`] over any source of variables; an empty value counts as unset.
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>> {
         let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
-        let values = TENANT_VARIABLES.map(get);
-        if values.iter().all(Option::is_none) {
+        let [domain, audience] = TENANT_VARIABLES.map(get);
+        let [client_id, client_secret] = CLIENT_VARIABLES.map(get);
+        let spa_client_id = get(SPA_CLIENT_VARIABLE);
+        if [
+            &domain,
+            &audience,
+            &client_id,
+            &client_secret,
+            &spa_client_id,
+        ]
+        .iter()
+        .all(|value| value.is_none())
+        {
             return Ok(None);
         }
-        let missing: Vec<&str> = TENANT_VARIABLES
-            .iter()
-            .zip(&values)
+        let mut missing: Vec<&str> = TENANT_VARIABLES
+            .into_iter()
+            .zip([&domain, &audience])
             .filter(|(_, value)| value.is_none())
-            .map(|(name, _)| *name)
+            .map(|(name, _)| name)
             .collect();
-        if !missing.is_empty() {
+        let client = match (client_id, client_secret) {
+            (Some(id), Some(secret)) => Some((id, Secret::from(secret))),
+            (Some(_), None) => {
+                missing.push("AUTH0_CLIENT_SECRET");
+                None
+            }
+            (None, Some(_)) => {
+                missing.push("AUTH0_CLIENT_ID");
+                None
+            }
+            (None, None) if spa_client_id.is_none() => {
+                missing.push("an application");
+                None
+            }
+            (None, None) => None,
+        };
+        let (Some(domain), Some(audience), true) = (domain, audience, missing.is_empty()) else {
             bail!(
-                "a real tenant needs all of {}; missing: {}",
-                TENANT_VARIABLES.join(", "),
+                "a real tenant needs AUTH0_DOMAIN, AUTH0_AUDIENCE and an application: \
+                 AUTH0_CLIENT_ID with AUTH0_CLIENT_SECRET (machine to machine, for the table), \
+                 {SPA_CLIENT_VARIABLE} (single page, for the demo app) or both; missing: {}",
                 missing.join(", ")
             );
-        }
-        let [domain, audience, client_id, client_secret] = values.map(Option::unwrap_or_default);
+        };
         let issuer = get("AUTH0_ISSUER_BASE_URL")
             .unwrap_or_else(|| format!("https://{}/", domain.trim_end_matches('/')));
         Ok(Some(Self {
             issuer: with_trailing_slash(issuer),
             audience,
-            client_id,
-            client_secret: client_secret.into(),
+            client,
+            spa_client_id,
         }))
     }
 }
@@ -82,13 +114,15 @@ pub struct Issuer {
     pub url: String,
     /// The API identifier the tokens are for.
     pub audience: String,
+    /// The single-page app the demo app logs users in as, if the issuer has one.
+    pub spa_client_id: Option<String>,
     clients: Vec<Client>,
     tenant: bool,
 }
 
 impl Issuer {
-    /// The mock issuer at `url`, with the default tenant's API and two clients: one granted the
-    /// scope `/api/private-scoped` needs, one granted no scope.
+    /// The mock issuer at `url`, with the default tenant's API, two clients (one granted the
+    /// scope `/api/private-scoped` needs, one granted no scope) and its single-page app.
     pub fn mock(url: &str) -> Self {
         let client = |label, id: &str, secret: &str| Client {
             label,
@@ -98,6 +132,7 @@ impl Issuer {
         Self {
             url: with_trailing_slash(url.to_owned()),
             audience: defaults::API_AUDIENCE.to_owned(),
+            spa_client_id: Some(defaults::SPA_CLIENT_ID.to_owned()),
             clients: vec![
                 client(
                     "scoped",
@@ -114,16 +149,18 @@ impl Issuer {
         }
     }
 
-    /// A real tenant, with its one client.
+    /// A real tenant, with its machine-to-machine client and its single-page app, as given.
     pub fn tenant(tenant: Tenant) -> Self {
+        let clients = tenant.client.map(|(id, secret)| Client {
+            label: "tenant",
+            id,
+            secret,
+        });
         Self {
             url: tenant.issuer,
             audience: tenant.audience,
-            clients: vec![Client {
-                label: "tenant",
-                id: tenant.client_id,
-                secret: tenant.client_secret,
-            }],
+            spa_client_id: tenant.spa_client_id,
+            clients: clients.into_iter().collect(),
             tenant: true,
         }
     }
@@ -154,24 +191,24 @@ impl Issuer {
             .collect()
     }
 
-    /// A curl line that gets a fresh token. A tenant's secret stays in the environment rather
-    /// than in the terminal's scrollback; the mock's is public.
-    pub fn token_curl(&self) -> String {
+    /// A curl line that gets a fresh token, if there is a client to get it. A tenant's secret
+    /// stays in the environment rather than in the terminal's scrollback; the mock's is public.
+    pub fn token_curl(&self) -> Option<String> {
+        let client = self.clients.first()?;
         let endpoint = format!("{}oauth/token", self.url);
         let json = "-H 'content-type: application/json'";
         if self.tenant {
-            return format!(
+            return Some(format!(
                 r#"curl -s {endpoint} {json} -d "{{\"grant_type\":\"client_credentials\",\"client_id\":\"$AUTH0_CLIENT_ID\",\"client_secret\":\"$AUTH0_CLIENT_SECRET\",\"audience\":\"$AUTH0_AUDIENCE\"}}""#
-            );
+            ));
         }
-        let client = &self.clients[0];
         let body = json!({
             "grant_type": "client_credentials",
             "client_id": client.id,
             "client_secret": client.secret.expose(),
             "audience": self.audience,
         });
-        format!("curl -s {endpoint} {json} -d '{body}'")
+        Some(format!("curl -s {endpoint} {json} -d '{body}'"))
     }
 }
 
@@ -209,12 +246,47 @@ mod tests {
         }
     }
 
+    /// The error message for `pairs`, which must be refused.
+    fn refusal(pairs: &[(&str, &str)]) -> String {
+        let refused = Tenant::from_lookup(lookup(pairs));
+        format!("{:#}", refused.err().expect("refused"))
+    }
+
     #[test]
-    fn a_tenant_needs_all_four_variables_or_none() {
+    fn a_tenant_needs_its_domain_audience_and_an_application_or_nothing() {
         assert!(Tenant::from_lookup(lookup(&[])).expect("none").is_none());
-        let partial = Tenant::from_lookup(lookup(&[("AUTH0_DOMAIN", "x.auth0.com")]));
-        let message = format!("{:#}", partial.err().expect("refused"));
-        assert!(message.contains("missing: AUTH0_AUDIENCE, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET"));
+        let tenant = [
+            ("AUTH0_DOMAIN", "x.auth0.com"),
+            ("AUTH0_AUDIENCE", "https://api"),
+        ];
+
+        assert!(refusal(&tenant[..1]).ends_with("missing: AUTH0_AUDIENCE, an application"));
+        assert!(refusal(&tenant).ends_with("missing: an application"));
+        assert!(
+            refusal(&[tenant[0], tenant[1], ("AUTH0_CLIENT_ID", "id")])
+                .ends_with("missing: AUTH0_CLIENT_SECRET")
+        );
+        assert!(
+            refusal(&[("AUTH0_SPA_CLIENT_ID", "spa"), ("AUTH0_CLIENT_SECRET", "s")])
+                .ends_with("missing: AUTH0_DOMAIN, AUTH0_AUDIENCE, AUTH0_CLIENT_ID")
+        );
+    }
+
+    #[test]
+    fn a_single_page_app_alone_is_a_tenant_without_tokens() {
+        let pairs = [
+            ("AUTH0_DOMAIN", "x.auth0.com"),
+            ("AUTH0_AUDIENCE", "https://api"),
+            ("AUTH0_SPA_CLIENT_ID", "spa-id"),
+        ];
+        let tenant = Tenant::from_lookup(lookup(&pairs))
+            .expect("ok")
+            .expect("some");
+        let issuer = Issuer::tenant(tenant);
+
+        assert_eq!(issuer.spa_client_id.as_deref(), Some("spa-id"));
+        assert!(issuer.clients.is_empty());
+        assert!(issuer.token_curl().is_none());
     }
 
     #[test]
@@ -243,13 +315,15 @@ mod tests {
         let tenant = Issuer::tenant(Tenant {
             issuer: "https://x.auth0.com/".to_owned(),
             audience: "https://api".to_owned(),
-            client_id: "id".to_owned(),
-            client_secret: "s3cret".into(),
+            client: Some(("id".to_owned(), "s3cret".into())),
+            spa_client_id: None,
         });
         let mock = Issuer::mock("http://127.0.0.1:4000/");
+        let tenant_curl = tenant.token_curl().expect("a client");
+        let mock_curl = mock.token_curl().expect("a client");
 
-        assert!(!tenant.token_curl().contains("s3cret"));
-        assert!(tenant.token_curl().contains("$AUTH0_CLIENT_SECRET"));
-        assert!(mock.token_curl().contains(defaults::READER_CLIENT_SECRET));
+        assert!(!tenant_curl.contains("s3cret"));
+        assert!(tenant_curl.contains("$AUTH0_CLIENT_SECRET"));
+        assert!(mock_curl.contains(defaults::READER_CLIENT_SECRET));
     }
 }
