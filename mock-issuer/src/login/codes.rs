@@ -26,9 +26,21 @@ pub(crate) struct CodeGrant {
 #[derive(Debug, Clone)]
 struct Slot {
     grant: CodeGrant,
-    /// Set on first use: the refresh-token family that use started, if any. A code stays in
-    /// the store after use (until it expires) so a second use is recognised as one.
-    used: Option<Option<String>>,
+    /// A code stays in the store after use (until it expires), so a second use is recognised.
+    used: Use,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Use {
+    Unused,
+    /// Redeemed, its refresh token not yet recorded; `reused` if another use came meanwhile.
+    InProgress {
+        reused: bool,
+    },
+    /// Redeemed, and the refresh-token family it started, if any.
+    Done {
+        family: Option<String>,
+    },
 }
 
 /// Why a code cannot be redeemed.
@@ -52,7 +64,10 @@ impl Codes {
 
     /// Issues a code for `grant`.
     pub(crate) fn issue(&self, grant: CodeGrant) -> String {
-        self.0.insert(Slot { grant, used: None })
+        self.0.insert(Slot {
+            grant,
+            used: Use::Unused,
+        })
     }
 
     /// Marks `code` used and returns what it was issued for. The caller checks the client,
@@ -60,22 +75,36 @@ impl Codes {
     /// token.
     pub(crate) fn redeem(&self, code: &str) -> Result<CodeGrant, CodeError> {
         self.0
-            .update(code, |slot| match &slot.used {
-                Some(family) => Err(CodeError::Reused {
+            .update(code, |slot| match &mut slot.used {
+                Use::Done { family } => Err(CodeError::Reused {
                     family: family.clone(),
                 }),
-                None => {
-                    slot.used = Some(None);
+                Use::InProgress { reused } => {
+                    // The first use has not recorded its family yet: it will see this flag.
+                    *reused = true;
+                    Err(CodeError::Reused { family: None })
+                }
+                Use::Unused => {
+                    slot.used = Use::InProgress { reused: false };
                     Ok(slot.grant.clone())
                 }
             })
             .unwrap_or(Err(CodeError::Unknown))
     }
 
-    /// Remembers the refresh-token family `code`'s first use started, so a reuse revokes it.
-    pub(crate) fn record_family(&self, code: &str, family: &str) {
+    /// Remembers the refresh-token family `code`'s first use started, so a later reuse revokes
+    /// it. Returns whether the code was used again while the first use was being answered: the
+    /// caller must then revoke the family itself.
+    pub(crate) fn record_family(&self, code: &str, family: &str) -> bool {
         self.0
-            .update(code, |slot| slot.used = Some(Some(family.to_owned())));
+            .update(code, |slot| {
+                let reused = slot.used == (Use::InProgress { reused: true });
+                slot.used = Use::Done {
+                    family: Some(family.to_owned()),
+                };
+                reused
+            })
+            .unwrap_or(false)
     }
 }
 
@@ -103,13 +132,22 @@ mod tests {
         let codes = Codes::new(Duration::from_secs(60));
         let code = codes.issue(grant());
         assert_eq!(codes.redeem(&code), Ok(grant()));
-        codes.record_family(&code, "fam");
+        assert!(!codes.record_family(&code, "fam"));
         assert_eq!(
             codes.redeem(&code),
             Err(CodeError::Reused {
                 family: Some("fam".into())
             })
         );
+    }
+
+    #[test]
+    fn a_reuse_before_the_first_use_records_its_family_is_reported_to_it() {
+        let codes = Codes::new(Duration::from_secs(60));
+        let code = codes.issue(grant());
+        assert_eq!(codes.redeem(&code), Ok(grant()));
+        assert_eq!(codes.redeem(&code), Err(CodeError::Reused { family: None }));
+        assert!(codes.record_family(&code, "fam"));
     }
 
     #[test]

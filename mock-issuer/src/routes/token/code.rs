@@ -50,7 +50,7 @@ pub(super) fn issue(
             sid: &grant.sid,
         },
     )?;
-    let refresh_token = earned.offline.then(|| {
+    let refresh_token = if earned.offline {
         let (token, family) = stores.refresh.issue(RefreshGrant {
             family: String::new(),
             client_id: client.id.clone(),
@@ -60,9 +60,16 @@ pub(super) fn issue(
             auth_time: grant.auth_time,
             sid: grant.sid.clone(),
         });
-        stores.codes.record_family(&code, &family);
-        token
-    });
+        if stores.codes.record_family(&code, &family) {
+            // The code was tried again while this answer was being made: the family goes
+            // before anyone holds it, and this use is refused like the other.
+            stores.refresh.revoke_family(&family);
+            return Err(Refusal::InvalidCode(CodeProblem::Reused));
+        }
+        Some(token)
+    } else {
+        None
+    };
     Ok(earned.answer(refresh_token))
 }
 
