@@ -12,6 +12,8 @@ mod authenticator;
 mod authorize;
 mod claims;
 mod discovery;
+mod dpop;
+mod dpop_replay;
 mod error;
 mod fetch;
 mod jose;

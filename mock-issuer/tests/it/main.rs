@@ -12,6 +12,7 @@ mod cors;
 #[cfg(unix)]
 mod data_dir;
 mod discovery;
+mod dpop_token;
 mod faults;
 mod helpers;
 mod jwks;

@@ -1,0 +1,1 @@
+//! DPoP through the whole api: the scheme, the proof header, binding, challenges, replay, configuration.
