@@ -27,13 +27,21 @@
 //! | `MAX_HEADER_BYTES` | largest request head (`32768`, `32KiB`; at least `8KiB`); larger gets 431 | `32KiB` |
 //! | `MAX_BODY_BYTES` | largest request body, a form body carrying a token included; larger gets 413 | `64KiB` |
 //! | `REQUEST_TIMEOUT` | time from a request's head to its answer; slower gets 408 | `30s` |
+//! | `DPOP_ENABLED` | accept DPoP-bound tokens (RFC 9449) with `Authorization: DPoP` and a proof | `true` |
+//! | `DPOP_REQUIRED` | accept DPoP only, refuse bearer tokens (needs `DPOP_ENABLED`) | `false` |
+//! | `DPOP_IAT_OFFSET` | how old a DPoP proof's `iat` may be | `300s` |
+//! | `DPOP_IAT_LEEWAY` | how far in the future a DPoP proof's `iat` may be | `30s` |
+//! | `DPOP_REPLAY_STORE` | where used proofs are remembered: `memory`, or `redis://host[:port][/db]` shared by every replica | `memory` |
+//! | `PUBLIC_URL` | the origin clients reach the API at (`https://api.example.com`), which proofs name | unset |
+//! | `TRUST_FORWARDED_HEADERS` | without `PUBLIC_URL`, take it from `X-Forwarded-Proto` and `X-Forwarded-Host` (only behind a proxy that sets them) | `false` |
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use url::Url;
 
-use crate::auth::{Algorithm, AuthOptions, JwksPolicy, TokenCachePolicy};
+use crate::auth::dpop_replay::ReplayStoreError;
+use crate::auth::{Algorithm, AuthOptions, DpopOptions, JwksPolicy, ReplayStore, TokenCachePolicy};
 use crate::routes::CorsOrigins;
 use crate::server::{MIN_HEADER_BYTES, ServerLimits};
 
@@ -50,6 +58,39 @@ pub struct Config {
     pub cors_origins: CorsOrigins,
     /// What the server tolerates from clients. Default: [`ServerLimits::default`].
     pub server: ServerLimits,
+    /// Where used DPoP proofs are remembered; [`ReplayStoreSetting::open`] makes the store for
+    /// `auth.dpop.replay_store`, which until then is a memory store. Default: memory.
+    pub replay_store: ReplayStoreSetting,
+}
+
+/// `DPOP_REPLAY_STORE`: where used DPoP proofs are remembered.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ReplayStoreSetting {
+    /// In this process (`memory`): for one replica.
+    Memory,
+    /// In the Redis server at this `redis://` URL: shared by every replica.
+    Redis(String),
+}
+
+impl std::fmt::Debug for ReplayStoreSetting {
+    /// The URL is left out: it may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayStoreSetting::Memory => f.write_str("Memory"),
+            ReplayStoreSetting::Redis(_) => f.write_str("Redis(..)"),
+        }
+    }
+}
+
+impl ReplayStoreSetting {
+    /// The store: a new memory one, or one for the Redis server (connected lazily, see
+    /// [`ReplayStore::redis`]).
+    pub async fn open(&self) -> Result<ReplayStore, ReplayStoreError> {
+        match self {
+            ReplayStoreSetting::Memory => Ok(ReplayStore::default()),
+            ReplayStoreSetting::Redis(url) => ReplayStore::redis(url).await,
+        }
+    }
 }
 
 /// A setting that stops start-up: one line naming the variable and what it expects.
@@ -68,6 +109,9 @@ pub enum ConfigError {
         /// What it should hold.
         expected: &'static str,
     },
+    /// Two settings that cannot work together, named in the message.
+    #[error("{0}")]
+    Conflict(&'static str),
     /// The `.env` file exists but cannot be read.
     #[error(".env: {0}")]
     DotEnv(String),
@@ -86,15 +130,17 @@ impl Config {
 
     /// Builds the configuration from any variable source; empty values count as unset.
     /// The first unusable setting is the error, in this order: the issuer and audiences, the
-    /// token rules, the JWKS and token-cache policies, the listening address, CORS, the server
-    /// limits.
+    /// token rules, the JWKS and token-cache policies, DPoP, the listening address, CORS, the
+    /// server limits.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let auth = auth_options(&get)?;
+        let mut auth = auth_options(&get)?;
+        let replay_store = replay_store(&get)?;
+        auth.dpop = dpop_options(&get)?;
         let (host, port) = listen_address(&get)?;
         Ok(Config {
             auth,
@@ -102,6 +148,7 @@ impl Config {
             port,
             cors_origins: cors_origins(&get)?,
             server: server_limits(&get)?,
+            replay_store,
         })
     }
 }
@@ -233,6 +280,59 @@ fn token_cache_policy(
         cache.max_token_bytes = bytes;
     }
     Ok(cache)
+}
+
+/// DPoP: `DPOP_ENABLED`, `DPOP_REQUIRED`, `DPOP_IAT_OFFSET`, `DPOP_IAT_LEEWAY`, `PUBLIC_URL`
+/// and `TRUST_FORWARDED_HEADERS`, each over its default in [`DpopOptions`]; the replay store is
+/// [`replay_store`]'s.
+fn dpop_options(get: &impl Fn(&str) -> Option<String>) -> Result<DpopOptions, ConfigError> {
+    let mut dpop = DpopOptions::default();
+    dpop.enabled = flag(get, "DPOP_ENABLED")?.unwrap_or(dpop.enabled);
+    dpop.required = flag(get, "DPOP_REQUIRED")?.unwrap_or(dpop.required);
+    if dpop.required && !dpop.enabled {
+        return Err(ConfigError::Conflict(
+            "DPOP_REQUIRED=true needs DPOP_ENABLED=true: DPoP cannot be required while it is disabled",
+        ));
+    }
+    for (variable, field) in [
+        ("DPOP_IAT_OFFSET", &mut dpop.iat_offset),
+        ("DPOP_IAT_LEEWAY", &mut dpop.iat_leeway),
+    ] {
+        if let Some(value) = duration(get, variable)? {
+            *field = value;
+        }
+    }
+    dpop.public_url = parsed(
+        get,
+        "PUBLIC_URL",
+        "an http(s) origin without a path, such as https://api.example.com",
+        |value| {
+            Url::parse(value)
+                .ok()
+                .filter(DpopOptions::is_acceptable_public_url)
+        },
+    )?;
+    dpop.trust_forwarded_headers = flag(get, "TRUST_FORWARDED_HEADERS")?.unwrap_or(false);
+    Ok(dpop)
+}
+
+/// `DPOP_REPLAY_STORE`: `memory` (any case), or a `redis://` URL with a host.
+fn replay_store(get: &impl Fn(&str) -> Option<String>) -> Result<ReplayStoreSetting, ConfigError> {
+    parsed(
+        get,
+        "DPOP_REPLAY_STORE",
+        "memory, or a Redis URL such as redis://127.0.0.1:6379",
+        |value| {
+            if value.eq_ignore_ascii_case("memory") {
+                return Some(ReplayStoreSetting::Memory);
+            }
+            Url::parse(value)
+                .ok()
+                .filter(|url| url.scheme() == "redis" && url.host().is_some())
+                .map(|_| ReplayStoreSetting::Redis(value.to_owned()))
+        },
+    )
+    .map(|setting| setting.unwrap_or(ReplayStoreSetting::Memory))
 }
 
 /// Where to listen: `HOST` and `PORT`.

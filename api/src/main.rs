@@ -17,8 +17,12 @@ use tracing_subscriber::fmt::format::{Writer, debug_fn};
 async fn main() -> ExitCode {
     init_logging();
 
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(config) => config,
+        Err(error) => return fail(&error),
+    };
+    config.auth.dpop.replay_store = match config.replay_store.open().await {
+        Ok(store) => store,
         Err(error) => return fail(&error),
     };
     let authenticator = match Authenticator::new(config.auth) {

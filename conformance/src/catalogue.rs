@@ -6,8 +6,15 @@
 //! contract (the rows marked R), which any conforming server keeps; [`Origin::Project`] cases
 //! are this project's stricter rules (the rows marked P: RFC 8725 hardening, refusing query
 //! tokens, …), which the original is expected to fail.
+//!
+//! The DPoP cases (RFC 9449) are in [`dpop`]; a server that does not accept DPoP fails them,
+//! which [`Case::needs_dpop`] lets the runner expect.
 
 use serde_json::{Value, json};
+
+mod dpop;
+
+pub use dpop::{DpopRequest, Htu, ProofHeaders, ProofKey, ProofRecipe, ProofTamper};
 
 /// Whose rule a case checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +194,9 @@ pub enum Placement {
     Query,
     /// Both the header and the query.
     HeaderAndQuery,
+    /// `Authorization: <scheme> <token>` with `DPoP` proof headers: a DPoP request (RFC 9449
+    /// §7), or not quite one, as the request says.
+    Dpop(DpopRequest),
 }
 
 /// The challenge a case expects (`CONTRACT.md` §3).
@@ -200,6 +210,9 @@ pub enum Challenge {
     Error(&'static str),
     /// `insufficient_scope` with this `scope` parameter.
     InsufficientScope(&'static str),
+    /// A DPoP challenge with this `error` (RFC 9449 §7.1): the error goes on the scheme the
+    /// client used, so the Bearer challenge, if any, carries none.
+    DpopError(&'static str),
 }
 
 /// What must come back.
@@ -212,36 +225,27 @@ pub struct Expect {
 }
 
 impl Expect {
+    const fn new(status: u16, challenge: Challenge) -> Self {
+        Expect { status, challenge }
+    }
     /// 200 with the route's body.
-    pub const OK: Expect = Expect {
-        status: 200,
-        challenge: Challenge::Absent,
-    };
+    pub const OK: Expect = Expect::new(200, Challenge::Absent);
     /// 401 with a bare challenge: no token (`CONTRACT.md` §3 row 1).
-    pub const NO_TOKEN: Expect = Expect {
-        status: 401,
-        challenge: Challenge::Bare,
-    };
+    pub const NO_TOKEN: Expect = Expect::new(401, Challenge::Bare);
     /// 400 with a bare challenge: a malformed `Authorization` header (§3 row 2).
-    pub const MALFORMED: Expect = Expect {
-        status: 400,
-        challenge: Challenge::Bare,
-    };
+    pub const MALFORMED: Expect = Expect::new(400, Challenge::Bare);
     /// 400 `invalid_request` (§3 row 3).
-    pub const INVALID_REQUEST: Expect = Expect {
-        status: 400,
-        challenge: Challenge::Error("invalid_request"),
-    };
+    pub const INVALID_REQUEST: Expect = Expect::new(400, Challenge::Error("invalid_request"));
     /// 401 `invalid_token` (§3 row 4).
-    pub const INVALID_TOKEN: Expect = Expect {
-        status: 401,
-        challenge: Challenge::Error("invalid_token"),
-    };
+    pub const INVALID_TOKEN: Expect = Expect::new(401, Challenge::Error("invalid_token"));
     /// 403 `insufficient_scope` for `read:messages` (§3 row 5).
-    pub const MISSING_SCOPE: Expect = Expect {
-        status: 403,
-        challenge: Challenge::InsufficientScope("read:messages"),
-    };
+    pub const MISSING_SCOPE: Expect =
+        Expect::new(403, Challenge::InsufficientScope("read:messages"));
+    /// 401 `invalid_dpop_proof` on the DPoP challenge: a proof refused (RFC 9449 §7.1).
+    pub const INVALID_PROOF: Expect = Expect::new(401, Challenge::DpopError("invalid_dpop_proof"));
+    /// 401 `invalid_token` on the DPoP challenge: a token sent as DPoP that is not bound to
+    /// the proof's key.
+    pub const INVALID_DPOP_TOKEN: Expect = Expect::new(401, Challenge::DpopError("invalid_token"));
 
     /// `200`, `401 invalid_token`, … for tables.
     pub fn describe(&self) -> String {
@@ -252,6 +256,7 @@ impl Expect {
             Challenge::InsufficientScope(scope) => {
                 format!("{} insufficient_scope {scope}", self.status)
             }
+            Challenge::DpopError(code) => format!("{} DPoP {code}", self.status),
         }
     }
 }
@@ -271,6 +276,15 @@ pub struct Case {
     pub placement: Placement,
     /// What must come back.
     pub expect: Expect,
+}
+
+impl Case {
+    /// Whether the case needs a server that accepts DPoP: it sends a DPoP request, or a
+    /// DPoP-bound token (one with `cnf`). A server without DPoP fails it as expected.
+    pub fn needs_dpop(&self) -> bool {
+        matches!(self.placement, Placement::Dpop(_))
+            || self.recipe.claims.iter().any(|(name, _)| *name == "cnf")
+    }
 }
 
 /// Collects cases, naming each after its route.
@@ -338,14 +352,26 @@ impl Builder {
         self.protected(what, origin, recipe, Placement::Bearer, Expect::OK);
     }
 
-    /// A token whose scope decides: refused on the scoped route, accepted on the private one.
+    /// A bearer token whose scope decides: refused on the scoped route, accepted on the
+    /// private one.
     fn scope_refused(&mut self, what: &str, origin: Origin, recipe: Recipe) {
+        self.scope_refused_as(what, origin, recipe, Placement::Bearer);
+    }
+
+    /// A token sent as `placement` whose scope decides, as [`Builder::scope_refused`].
+    fn scope_refused_as(
+        &mut self,
+        what: &str,
+        origin: Origin,
+        recipe: Recipe,
+        placement: Placement,
+    ) {
         self.add(
             Route::Private,
             what,
             origin,
             recipe.clone(),
-            Placement::Bearer,
+            placement.clone(),
             Expect::OK,
         );
         self.add(
@@ -353,7 +379,7 @@ impl Builder {
             what,
             origin,
             recipe,
-            Placement::Bearer,
+            placement,
             Expect::MISSING_SCOPE,
         );
     }
@@ -765,6 +791,7 @@ pub fn catalogue() -> Vec<Case> {
     );
     b.accepted("no-typ", Reference, valid().header("typ", Val::Remove));
 
+    dpop::cases(&mut b);
     b.0
 }
 
@@ -773,6 +800,21 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+
+    /// Asserts that each of `expects` is the answer of one of `cases` on both protected routes.
+    fn assert_on_both_routes(cases: &[&Case], expects: &[Expect]) {
+        for expect in expects {
+            for route in [Route::Private, Route::Scoped] {
+                assert!(
+                    cases
+                        .iter()
+                        .any(|case| case.route == route && case.expect == *expect),
+                    "{route:?} {}",
+                    expect.describe()
+                );
+            }
+        }
+    }
 
     #[test]
     fn case_names_are_unique() {
@@ -784,23 +826,49 @@ mod tests {
     #[test]
     fn every_contract_error_row_is_covered_on_both_protected_routes() {
         let cases = catalogue();
-        for expect in [
-            Expect::NO_TOKEN,
-            Expect::MALFORMED,
-            Expect::INVALID_REQUEST,
-            Expect::INVALID_TOKEN,
-        ] {
-            for route in [Route::Private, Route::Scoped] {
-                assert!(
-                    cases.iter().any(|c| c.route == route
-                        && c.expect == expect
-                        && c.origin == Origin::Reference),
-                    "{route:?} {}",
-                    expect.describe()
-                );
-            }
-        }
+        let reference: Vec<&Case> = cases
+            .iter()
+            .filter(|case| case.origin == Origin::Reference)
+            .collect();
+        assert_on_both_routes(
+            &reference,
+            &[
+                Expect::NO_TOKEN,
+                Expect::MALFORMED,
+                Expect::INVALID_REQUEST,
+                Expect::INVALID_TOKEN,
+            ],
+        );
         assert!(cases.iter().any(|c| c.expect == Expect::MISSING_SCOPE));
         assert!(cases.iter().any(|c| c.route == Route::Public));
+    }
+
+    #[test]
+    fn the_dpop_cases_are_the_ones_that_need_dpop_and_cover_every_answer() {
+        let cases = catalogue();
+        for case in &cases {
+            assert_eq!(
+                case.needs_dpop(),
+                case.name.contains("/dpop-"),
+                "{}",
+                case.name
+            );
+        }
+        let dpop: Vec<&Case> = cases.iter().filter(|case| case.needs_dpop()).collect();
+        assert_on_both_routes(
+            &dpop,
+            &[
+                Expect::OK,
+                Expect::INVALID_PROOF,
+                Expect::INVALID_DPOP_TOKEN,
+                Expect::INVALID_TOKEN,
+            ],
+        );
+        assert!(dpop.iter().any(|c| c.expect == Expect::MISSING_SCOPE));
+        // The binding is the original's rule; only the proof's answers differ from it.
+        assert!(
+            dpop.iter()
+                .any(|c| c.origin == Origin::Reference && c.expect == Expect::INVALID_DPOP_TOKEN)
+        );
     }
 }

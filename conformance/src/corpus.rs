@@ -7,8 +7,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mock_issuer::MockIssuer;
 
-use crate::catalogue::Case;
+use crate::catalogue::{Case, Placement};
 use crate::forge::Forge;
+use crate::proof::ProofRequest;
+
+/// The origin the `dpop_proof` seeds name in `htu`: the api's default address.
+const SEED_ORIGIN: &str = "http://127.0.0.1:3010";
 
 /// The `request` target's input: `[route, selector, header length (2 bytes, big-endian),
 /// Authorization header…, body…]`; see `fuzz/fuzz_targets/request.rs`.
@@ -69,8 +73,9 @@ const LOGIN_SEEDS: [(&str, u8, u8, &str); 8] = [
     ("userinfo", 7, 0, "Bearer a.b.c"),
 ];
 
-/// Writes seeds under `dir/verify_jws`, `dir/request`, `dir/claims`, `dir/jwks`,
-/// `dir/metadata` and `dir/mock_login`, and returns how many files were written.
+/// Writes seeds under `dir/verify_jws`, `dir/request`, `dir/claims`, `dir/dpop_proof` (each
+/// DPoP case's proof), `dir/jwks`, `dir/metadata` and `dir/mock_login`, and returns how many
+/// files were written.
 pub async fn write(
     dir: &Path,
     issuer: &MockIssuer,
@@ -106,6 +111,19 @@ pub async fn write(
             .and_then(|segment| URL_SAFE_NO_PAD.decode(segment).ok())
         {
             put("claims", &case.name, &payload)?;
+        }
+        if let Placement::Dpop(dpop) = &case.placement {
+            let url = format!("{SEED_ORIGIN}{}", case.route.path());
+            let request = ProofRequest {
+                method: "GET",
+                url: &url,
+                token: &token,
+            };
+            put(
+                "dpop_proof",
+                &case.name,
+                forge.proof(&dpop.proof, &request).as_bytes(),
+            )?;
         }
     }
     put(

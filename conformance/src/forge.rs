@@ -1,5 +1,5 @@
 //! Making each case's token: the default Auth0 token changed as the recipe says, signed by the
-//! issuer (or a foreign key), then tampered with.
+//! issuer (or a foreign key), then tampered with; and, for DPoP cases, its proof.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,15 +8,18 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use mock_issuer::MockIssuer;
 use serde_json::{Map, Value, json};
 
-use crate::catalogue::{KeyForm, Recipe, Signer, Tamper, Val};
+use crate::catalogue::{KeyForm, ProofKey, ProofRecipe, Recipe, Signer, Tamper, Val};
+use crate::proof::{DpopClient, ProofRequest};
 
-/// What tokens are made with: the issuer under test's key and a foreign one.
+/// What tokens are made with: the issuer under test's key and a foreign one; and the DPoP
+/// client whose keys tokens are bound to and proofs signed with.
 pub struct Forge<'a> {
     issuer: &'a MockIssuer,
     foreign: &'a MockIssuer,
     /// The issuer's current public JWK, for the HMAC-confusion attacks.
     public_jwk: Value,
     foreign_jwk: Value,
+    client: DpopClient,
 }
 
 /// Seconds since the epoch.
@@ -38,7 +41,14 @@ impl<'a> Forge<'a> {
             foreign_jwk: current_jwk(foreign),
             issuer,
             foreign,
+            client: DpopClient::new(),
         }
+    }
+
+    /// A DPoP proof for `request`, by this forge's client, made as `recipe` says: the key
+    /// a token's `{jkt}` names proves possession.
+    pub fn proof(&self, recipe: &ProofRecipe, request: &ProofRequest<'_>) -> String {
+        self.client.proof(recipe, request)
     }
 
     /// The default claims: a client-credentials token as Auth0 mints it, scope `read:messages`.
@@ -90,8 +100,9 @@ impl<'a> Forge<'a> {
     pub fn token(&self, recipe: &Recipe) -> String {
         let mut claims = self.default_claims();
         let mut header = self.default_header();
-        self.apply(&mut claims, &recipe.claims);
-        self.apply(&mut header, &recipe.header);
+        let placeholders = |value: &Value| self.placeholders(value);
+        apply(&mut claims, &recipe.claims, placeholders);
+        apply(&mut header, &recipe.header, placeholders);
         if recipe.tamper == Tamper::EmbedForeignJwk {
             header.insert("jwk".into(), self.foreign_jwk.clone());
             let token = self.sign(&header, &claims, Signer::Foreign);
@@ -124,23 +135,9 @@ impl<'a> Forge<'a> {
         self.tamper(token, &header, &claims, &recipe.tamper)
     }
 
-    fn apply(&self, members: &mut Map<String, Value>, changes: &[(&'static str, Val)]) {
-        for (name, change) in changes {
-            match change {
-                Val::Remove => {
-                    members.remove(*name);
-                }
-                Val::FromNow(offset) => {
-                    members.insert((*name).into(), json!(now() + offset));
-                }
-                Val::Set(value) => {
-                    members.insert((*name).into(), self.placeholders(value));
-                }
-            }
-        }
-    }
-
-    /// Replaces `{issuer}` and `{issuer-without-slash}` in string values.
+    /// Replaces, in string values at any depth, `{issuer}` and `{issuer-without-slash}`, and
+    /// the thumbprints of the DPoP client's keys: `{jkt}` (P-256), `{ed25519-jkt}` and
+    /// `{other-jkt}` (a key no proof names).
     fn placeholders(&self, value: &Value) -> Value {
         match value {
             Value::String(text) => Value::String(
@@ -148,11 +145,20 @@ impl<'a> Forge<'a> {
                     "{issuer-without-slash}",
                     self.issuer.url().trim_end_matches('/'),
                 )
-                .replace("{issuer}", self.issuer.url()),
+                .replace("{issuer}", self.issuer.url())
+                .replace("{jkt}", self.client.jkt(ProofKey::P256))
+                .replace("{ed25519-jkt}", self.client.jkt(ProofKey::Ed25519))
+                .replace("{other-jkt}", self.client.other_jkt()),
             ),
             Value::Array(items) => {
                 Value::Array(items.iter().map(|item| self.placeholders(item)).collect())
             }
+            Value::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(name, member)| (name.clone(), self.placeholders(member)))
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }
@@ -231,6 +237,28 @@ impl<'a> Forge<'a> {
             | Tamper::DuplicateAudience
             | Tamper::DuplicateAlg
             | Tamper::EmbedForeignJwk => token.clone(),
+        }
+    }
+}
+
+/// Applies a recipe's changes to a header or claims set, `resolve` filling in placeholders
+/// of the values set.
+pub(crate) fn apply(
+    members: &mut Map<String, Value>,
+    changes: &[(&'static str, Val)],
+    resolve: impl Fn(&Value) -> Value,
+) {
+    for (name, change) in changes {
+        match change {
+            Val::Remove => {
+                members.remove(*name);
+            }
+            Val::FromNow(offset) => {
+                members.insert((*name).into(), json!(now() + offset));
+            }
+            Val::Set(value) => {
+                members.insert((*name).into(), resolve(value));
+            }
         }
     }
 }

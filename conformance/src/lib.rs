@@ -8,8 +8,10 @@
 //! - [`catalogue`]: the cases, as data: how the token is made, where it goes, what must come
 //!   back, and whether the rule is the reference contract's or this project's stricter one.
 //! - [`forge`]: turns a case's recipe into a token (valid, expired, hostile, …).
+//! - [`proof`]: the DPoP client (RFC 9449): fresh keys per run, and a proof per request.
 //! - [`runner`]: sends each case to a target and judges the answer; [`runner::Report`] prints
 //!   the table and the `N passed, M failed` line.
+//! - [`challenge`]: reads `WWW-Authenticate` into its challenges (`Bearer`, `DPoP`).
 //! - [`load`]: the load tools, black-box too: [`load::soak`] (steady load while the mock
 //!   issuer fails, judged phase by phase; the `soak` binary) and [`load::wrk`] (one `wrk`
 //!   benchmark scenario and its figures).
@@ -19,6 +21,7 @@ pub mod challenge;
 pub mod corpus;
 pub mod forge;
 pub mod load;
+pub mod proof;
 pub mod runner;
 
 /// The API identifier the suite's tokens are issued for (the mock issuer's default API).

@@ -25,7 +25,8 @@ struct Args {
     /// The port of the mock issuer the target must trust (`http://127.0.0.1:PORT/`).
     #[arg(long, default_value_t = 4000)]
     issuer_port: u16,
-    /// Fail on any failed case, not only on reference-contract cases.
+    /// Fail on any failed case, not only on reference-contract cases (nor only on DPoP cases
+    /// of a target that advertises DPoP).
     #[arg(long)]
     strict: bool,
     /// How long to wait for the target to answer `GET /api/public`, in seconds.

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::catalogue::{Case, Challenge, Origin, Placement};
-use crate::challenge::BearerChallenge;
+use crate::catalogue::{Case, Challenge, DpopRequest, Origin, Placement, ProofHeaders, Route};
+use crate::challenge::Challenges;
 use crate::forge::Forge;
+use crate::proof::ProofRequest;
 
 /// What a server answered to one case.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -20,6 +21,9 @@ pub struct Outcome {
     pub body: Option<Value>,
     /// Why the exchange failed, when it did (connection refused, timeout…).
     pub transport_error: Option<String>,
+    /// For a replayed DPoP proof, the status its first use got (which must be 200 for the
+    /// refusal of the second to mean anything).
+    pub first_use: Option<u16>,
 }
 
 /// A case's verdict.
@@ -46,6 +50,7 @@ pub async fn run(target: &str, forge: &Forge<'_>, cases: &[Case]) -> Report {
         .timeout(Duration::from_secs(15))
         .build()
         .expect("a plain HTTP client builds");
+    let dpop_advertised = advertises_dpop(&client, target).await;
     let mut verdicts = Vec::with_capacity(cases.len());
     for case in cases {
         let outcome = send(&client, target, forge, case).await;
@@ -56,7 +61,23 @@ pub async fn run(target: &str, forge: &Forge<'_>, cases: &[Case]) -> Report {
             failure,
         });
     }
-    Report { verdicts }
+    Report {
+        verdicts,
+        dpop_advertised,
+    }
+}
+
+/// Whether `target` advertises DPoP: a `DPoP` challenge beside the Bearer one when a
+/// protected route is asked for without credentials (RFC 9449 §7.1). A server without DPoP
+/// must not advertise it.
+pub async fn advertises_dpop(client: &reqwest::Client, target: &str) -> bool {
+    let url = format!("{}{}", target.trim_end_matches('/'), Route::Private.path());
+    exchange(client.get(url))
+        .await
+        .challenge
+        .as_deref()
+        .and_then(Challenges::parse)
+        .is_some_and(|challenges| challenges.scheme("DPoP").is_some())
 }
 
 /// Sends one case.
@@ -84,8 +105,50 @@ pub async fn send(
         Placement::HeaderAndQuery => client
             .get(format!("{url}?access_token={token}"))
             .header("authorization", &bearer),
+        Placement::Dpop(dpop) => return send_dpop(client, &url, forge, &token, dpop).await,
     };
     exchange(request).await
+}
+
+/// Sends a DPoP request: `Authorization: <scheme> <token>` (the scheme `DPoP`, unless the
+/// case says otherwise) and fresh proofs for `GET url`.
+async fn send_dpop(
+    client: &reqwest::Client,
+    url: &str,
+    forge: &Forge<'_>,
+    token: &str,
+    dpop: &DpopRequest,
+) -> Outcome {
+    let proof = || {
+        let request = ProofRequest {
+            method: "GET",
+            url,
+            token,
+        };
+        forge.proof(&dpop.proof, &request)
+    };
+    let request = client
+        .get(url)
+        .header("authorization", format!("{} {token}", dpop.scheme));
+    match dpop.headers {
+        ProofHeaders::None => exchange(request).await,
+        ProofHeaders::One => exchange(request.header("dpop", proof())).await,
+        ProofHeaders::Two => {
+            exchange(request.header("dpop", proof()).header("dpop", proof())).await
+        }
+        ProofHeaders::Replayed => {
+            let request = request.header("dpop", proof());
+            let again = request
+                .try_clone()
+                .expect("a request without a body clones");
+            let first = exchange(request).await;
+            let second = exchange(again).await;
+            Outcome {
+                first_use: Some(first.status),
+                ..second
+            }
+        }
+    }
 }
 
 /// Sends a request and records the answer.
@@ -96,6 +159,7 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Outcome {
             challenge: None,
             body: None,
             transport_error: Some(error.without_url().to_string()),
+            first_use: None,
         },
         Ok(response) => {
             let status = response.status().as_u16();
@@ -113,6 +177,7 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Outcome {
                 challenge,
                 body,
                 transport_error: None,
+                first_use: None,
             }
         }
     }
@@ -123,6 +188,11 @@ pub fn judge(case: &Case, outcome: &Outcome) -> Option<String> {
     if let Some(error) = &outcome.transport_error {
         return Some(format!("no answer: {error}"));
     }
+    if let Some(first) = outcome.first_use
+        && first != 200
+    {
+        return Some(format!("the proof's first use got {first}, not 200"));
+    }
     let expect = &case.expect;
     if outcome.status != expect.status {
         return Some(format!(
@@ -130,39 +200,8 @@ pub fn judge(case: &Case, outcome: &Outcome) -> Option<String> {
             outcome.status, expect.status
         ));
     }
-    let parsed = outcome.challenge.as_deref().map(BearerChallenge::parse);
-    match (&expect.challenge, parsed) {
-        (Challenge::Absent, None) => {}
-        (Challenge::Absent, Some(_)) => return Some("unexpected WWW-Authenticate".into()),
-        (_, None) => return Some("no WWW-Authenticate challenge".into()),
-        (_, Some(None)) => return Some("WWW-Authenticate is not a Bearer challenge".into()),
-        (Challenge::Bare, Some(Some(challenge))) => {
-            if let Some(error) = challenge.error() {
-                return Some(format!("challenge has error=\"{error}\", expected none"));
-            }
-        }
-        (Challenge::Error(code), Some(Some(challenge))) => {
-            if challenge.error() != Some(code) {
-                return Some(format!(
-                    "challenge error {:?} instead of {code:?}",
-                    challenge.error()
-                ));
-            }
-        }
-        (Challenge::InsufficientScope(scope), Some(Some(challenge))) => {
-            if challenge.error() != Some("insufficient_scope") {
-                return Some(format!(
-                    "challenge error {:?} instead of \"insufficient_scope\"",
-                    challenge.error()
-                ));
-            }
-            if challenge.scope() != Some(scope) {
-                return Some(format!(
-                    "challenge scope {:?} instead of {scope:?}",
-                    challenge.scope()
-                ));
-            }
-        }
+    if let Some(failure) = judge_challenge(&expect.challenge, outcome.challenge.as_deref()) {
+        return Some(failure);
     }
     let message = outcome
         .body
@@ -179,11 +218,61 @@ pub fn judge(case: &Case, outcome: &Outcome) -> Option<String> {
     None
 }
 
+/// Compares a `WWW-Authenticate` header with the expected challenge: the error (and scope)
+/// on the expected scheme's challenge, and no error on any other (RFC 9449 §7.1: the error
+/// goes on the scheme the client used).
+fn judge_challenge(expected: &Challenge, header: Option<&str>) -> Option<String> {
+    let (scheme, code, scope) = match expected {
+        Challenge::Absent => {
+            return header.map(|_| "unexpected WWW-Authenticate".into());
+        }
+        Challenge::Bare => ("Bearer", None, None),
+        Challenge::Error(code) => ("Bearer", Some(*code), None),
+        Challenge::InsufficientScope(scope) => ("Bearer", Some("insufficient_scope"), Some(*scope)),
+        Challenge::DpopError(code) => ("DPoP", Some(*code), None),
+    };
+    let Some(header) = header else {
+        return Some("no WWW-Authenticate challenge".into());
+    };
+    let Some(challenges) = Challenges::parse(header) else {
+        return Some("WWW-Authenticate is not a list of challenges".into());
+    };
+    let Some(challenge) = challenges.scheme(scheme) else {
+        return Some(format!("WWW-Authenticate has no {scheme} challenge"));
+    };
+    if challenge.error() != code {
+        return Some(format!(
+            "{scheme} challenge error {:?} instead of {code:?}",
+            challenge.error()
+        ));
+    }
+    if let Some(other) = challenges
+        .0
+        .iter()
+        .find(|other| !other.is(scheme) && other.error().is_some())
+    {
+        return Some(format!(
+            "error on the {} challenge, not on the {scheme} one",
+            other.scheme
+        ));
+    }
+    if scope.is_some() && challenge.scope() != scope {
+        return Some(format!(
+            "challenge scope {:?} instead of {scope:?}",
+            challenge.scope()
+        ));
+    }
+    None
+}
+
 /// The verdicts of a run.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// One per case, in catalogue order.
     pub verdicts: Vec<Verdict>,
+    /// Whether the target advertised DPoP ([`advertises_dpop`]). If not, its DPoP cases are
+    /// expected to fail.
+    pub dpop_advertised: bool,
 }
 
 impl Report {
@@ -199,10 +288,15 @@ impl Report {
             .collect()
     }
 
-    /// Whether a reference-contract case failed (or, with `strict`, any case).
+    /// Whether a reference-contract case failed (or, with `strict`, any case). A target that
+    /// does not advertise DPoP is expected to fail the DPoP cases ([`Case::needs_dpop`]):
+    /// they count only with `strict`, as this project's rules do.
     pub fn is_failure(&self, strict: bool) -> bool {
-        self.failures()
-            .any(|verdict| strict || verdict.case.origin == Origin::Reference)
+        self.failures().any(|verdict| {
+            strict
+                || (verdict.case.origin == Origin::Reference
+                    && (self.dpop_advertised || !verdict.case.needs_dpop()))
+        })
     }
 
     /// The table: case, rule, expected, actual, pass; then `N passed, M failed`.
@@ -215,6 +309,13 @@ impl Report {
             .unwrap_or(4)
             .max(4);
         let mut out = String::new();
+        if !self.dpop_advertised {
+            let _ = writeln!(
+                out,
+                "The target does not advertise DPoP (no DPoP challenge): its DPoP cases are \
+                 expected to fail and count only with --strict."
+            );
+        }
         let _ = writeln!(
             out,
             "{:<width$}  {:<9}  {:<36}  {:<36}  result",
@@ -248,22 +349,148 @@ impl Report {
     }
 }
 
-/// `401 invalid_token`, `403 insufficient_scope read:messages`, `200`…
+/// `401 invalid_token`, `403 insufficient_scope read:messages`, `401 DPoP invalid_dpop_proof`
+/// (an error on a challenge other than Bearer names its scheme), `200`…
 pub fn describe_outcome(outcome: &Outcome) -> String {
     if outcome.transport_error.is_some() {
         return "no answer".into();
     }
-    match outcome
-        .challenge
-        .as_deref()
-        .and_then(BearerChallenge::parse)
-    {
-        None if outcome.challenge.is_some() => format!("{} (unparsable challenge)", outcome.status),
-        None => outcome.status.to_string(),
-        Some(challenge) => match (challenge.error(), challenge.scope()) {
-            (None, _) => format!("{} bare", outcome.status),
-            (Some(error), None) => format!("{} {error}", outcome.status),
-            (Some(error), Some(scope)) => format!("{} {error} {scope}", outcome.status),
-        },
+    let status = outcome.status;
+    let Some(header) = outcome.challenge.as_deref() else {
+        return status.to_string();
+    };
+    let Some(challenges) = Challenges::parse(header) else {
+        return format!("{status} (unparsable challenge)");
+    };
+    match challenges.with_error() {
+        None => format!("{status} bare"),
+        Some(challenge) => {
+            let error = challenge.error().unwrap_or_default();
+            match (challenge.is("Bearer"), challenge.scope()) {
+                (true, None) => format!("{status} {error}"),
+                (true, Some(scope)) => format!("{status} {error} {scope}"),
+                (false, _) => format!("{status} {} {error}", challenge.scheme),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::catalogue;
+
+    const ALGS: &str = "algs=\"ES256 EdDSA\"";
+
+    fn case(name: &str) -> Case {
+        catalogue()
+            .into_iter()
+            .find(|case| case.name == name)
+            .expect("a catalogue case")
+    }
+
+    fn answer(status: u16, challenge: &str) -> Outcome {
+        Outcome {
+            status,
+            challenge: Some(challenge.to_owned()),
+            body: Some(serde_json::json!({"message": "refused"})),
+            transport_error: None,
+            first_use: None,
+        }
+    }
+
+    #[test]
+    fn an_error_counts_only_on_the_scheme_the_client_used() {
+        let proof = Challenge::DpopError("invalid_dpop_proof");
+        let on_dpop = format!(
+            "DPoP error=\"invalid_dpop_proof\", error_description=\"x\", {ALGS}, Bearer realm=\"api\""
+        );
+        assert_eq!(judge_challenge(&proof, Some(&on_dpop)), None);
+        let on_bearer = format!("Bearer realm=\"api\", error=\"invalid_dpop_proof\", DPoP {ALGS}");
+        assert_eq!(
+            judge_challenge(&proof, Some(&on_bearer)).as_deref(),
+            Some("DPoP challenge error None instead of Some(\"invalid_dpop_proof\")")
+        );
+        let on_both = format!("{on_dpop}, error=\"invalid_token\"");
+        assert_eq!(
+            judge_challenge(&proof, Some(&on_both)).as_deref(),
+            Some("error on the Bearer challenge, not on the DPoP one")
+        );
+        assert_eq!(
+            judge_challenge(
+                &proof,
+                Some("Bearer realm=\"api\", error=\"invalid_token\"")
+            )
+            .as_deref(),
+            Some("WWW-Authenticate has no DPoP challenge")
+        );
+        let bearer_error = format!("Bearer realm=\"api\", error=\"invalid_token\", DPoP {ALGS}");
+        assert_eq!(
+            judge_challenge(&Challenge::Error("invalid_token"), Some(&bearer_error)),
+            None
+        );
+        assert_eq!(
+            judge_challenge(&Challenge::Bare, Some(&on_dpop)).as_deref(),
+            Some("error on the DPoP challenge, not on the Bearer one")
+        );
+    }
+
+    #[test]
+    fn a_replay_refused_means_nothing_unless_the_first_use_was_accepted() {
+        let replayed = case("private/dpop-replayed-proof");
+        let challenge = format!("DPoP error=\"invalid_dpop_proof\", {ALGS}, Bearer realm=\"api\"");
+        let mut outcome = answer(401, &challenge);
+        outcome.first_use = Some(200);
+        assert_eq!(judge(&replayed, &outcome), None);
+        outcome.first_use = Some(401);
+        assert_eq!(
+            judge(&replayed, &outcome).as_deref(),
+            Some("the proof's first use got 401, not 200")
+        );
+    }
+
+    #[test]
+    fn a_dpop_refusal_is_described_with_its_scheme() {
+        let challenge = format!("DPoP error=\"invalid_token\", {ALGS}, Bearer realm=\"api\"");
+        assert_eq!(
+            describe_outcome(&answer(401, &challenge)),
+            "401 DPoP invalid_token"
+        );
+        assert_eq!(
+            describe_outcome(&answer(401, &format!("Bearer realm=\"api\", DPoP {ALGS}"))),
+            "401 bare"
+        );
+        assert_eq!(
+            describe_outcome(&answer(
+                403,
+                "Bearer realm=\"api\", error=\"insufficient_scope\", scope=\"read:messages\""
+            )),
+            "403 insufficient_scope read:messages"
+        );
+    }
+
+    #[test]
+    fn without_dpop_advertised_failed_dpop_cases_count_only_when_strict() {
+        let failed = |name: &str| Verdict {
+            case: case(name),
+            outcome: answer(400, "Bearer realm=\"api\""),
+            failure: Some("status 400 instead of 401".into()),
+        };
+        let report = |name: &str, dpop_advertised| Report {
+            verdicts: vec![failed(name)],
+            dpop_advertised,
+        };
+        // A reference DPoP case: expected to fail where DPoP is not advertised.
+        let binding = "private/dpop-bound-to-another-key";
+        assert!(!report(binding, false).is_failure(false));
+        assert!(report(binding, false).is_failure(true));
+        assert!(report(binding, true).is_failure(false));
+        assert!(
+            report(binding, false)
+                .table()
+                .starts_with("The target does not advertise DPoP")
+        );
+        // Any other reference case still fails the run.
+        assert!(report("private/wrong-audience", false).is_failure(false));
     }
 }

@@ -254,6 +254,28 @@
       .join(' · ');
   }
 
+  /** What a `cnf` claim binds the token to (RFC 9449 §6.1, RFC 8705 §3.1), or null for a bearer
+   * token. */
+  function binding(cnf) {
+    if (!cnf || typeof cnf !== 'object') return null;
+    if (typeof cnf.jkt === 'string') {
+      return `bound to key ${cnf.jkt}: send it as "Authorization: DPoP" with a proof by that key`;
+    }
+    if (typeof cnf['x5t#S256'] === 'string') return `bound to certificate ${cnf['x5t#S256']}`;
+    return `bound: cnf ${JSON.stringify(cnf)}`;
+  }
+
+  /** The line under the times that shows the binding; made here on first use. */
+  function bindingLine() {
+    let line = $('decoded-binding');
+    if (!line) {
+      line = document.createElement('p');
+      line.id = 'decoded-binding';
+      $('decoded-times').after(line);
+    }
+    return line;
+  }
+
   async function decode(event) {
     if (event) event.preventDefault();
     show($('decode-error'), false);
@@ -266,6 +288,9 @@
       $('decoded-expiry').textContent = inspection.expiry;
       $('decoded-expiry').className = inspection.seconds_left > 0 ? 'good' : 'bad';
       $('decoded-times').textContent = times(inspection.claims);
+      const bound = binding(inspection.claims.cnf);
+      bindingLine().textContent = bound || '';
+      show(bindingLine(), bound !== null);
       $('decoded-header').textContent = JSON.stringify(inspection.header, null, 2);
       $('decoded-claims').textContent = JSON.stringify(inspection.claims, null, 2);
       show($('decoded'), true);

@@ -1,4 +1,5 @@
-//! `mock-issuer`: serve the offline tenant, mint tokens offline, and manage its persisted keys.
+//! `mock-issuer`: serve the offline tenant, mint tokens offline, manage its persisted keys, and
+//! act as a DPoP client (make a key, print proofs) so a person can try DPoP with `curl`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -8,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use mock_issuer::admin_access::{ADMIN_TOKEN_ENV, AdminAccess};
+use mock_issuer::oauth::dpop::DpopKey;
 use mock_issuer::server::{self, AppState};
 use mock_issuer::{ClientCredentials, Dialect, IssuerConfig, TokenSpec};
 use serde_json::Value;
@@ -61,6 +63,35 @@ enum Command {
     RevokePrevious,
     /// Print the JWKS the server would publish.
     Jwks,
+    /// Make a new DPoP key (EC P-256) in FILE, a PEM file only you can read (mode 0600); print
+    /// its public JWK and thumbprint (the `cnf.jkt` of tokens bound to it) as JSON.
+    ///
+    /// An existing FILE is never replaced: tokens may be bound to the key in it.
+    DpopKey {
+        /// The new key file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print a fresh DPoP proof (ES256) for one request, to send as its `DPoP` header:
+    /// `curl -H "DPoP: $(mock-issuer proof --key k.pem --url URL)" URL`. A proof is good once.
+    Proof(ProofArgs),
+}
+
+#[derive(Debug, Args)]
+struct ProofArgs {
+    /// The key file, as `mock-issuer dpop-key` makes it (PKCS#8 PEM, P-256, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The request's method (`htm`): POST for the token endpoint, GET for the API's routes.
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// The request's URL (`htu`); its query and fragment are left out of the proof.
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The access token the request carries, to add its hash (`ath`); for the API, not for the
+    /// token endpoint. (A flag shows in `ps`: use it with development tokens.)
+    #[arg(long, value_name = "ACCESS_TOKEN")]
+    token: Option<String>,
 }
 
 /// Who may use the admin surface under `/_mock/` (rotation, faults, counters).
@@ -142,31 +173,52 @@ fn init_tracing() {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let config = tenant_config(&cli.tenant)?;
+    // Read only by the commands that need a tenant (not the DPoP client's).
+    let config = || tenant_config(&cli.tenant);
     match cli.command {
-        Command::Serve { host, port, admin } => serve(config, &host, port, admin),
+        Command::Serve { host, port, admin } => serve(config()?, &host, port, admin),
         Command::Mint(args) => {
             let spec = token_spec(&args)?;
-            let state = AppState::new(config, normalise_issuer(&args.issuer))?;
+            let state = AppState::new(config()?, normalise_issuer(&args.issuer))?;
             println!("{}", state.mint(&spec)?);
             Ok(())
         }
         Command::Rotate => {
-            let state = AppState::new(config, String::new())?;
+            let state = AppState::new(config()?, String::new())?;
             println!("{}", serde_json::to_string(&state.rotate()?)?);
             Ok(())
         }
         Command::RevokePrevious => {
-            let state = AppState::new(config, String::new())?;
+            let state = AppState::new(config()?, String::new())?;
             println!("{}", serde_json::to_string(&state.revoke_previous()?)?);
             Ok(())
         }
         Command::Jwks => {
-            let state = AppState::new(config, String::new())?;
+            let state = AppState::new(config()?, String::new())?;
             println!("{}", serde_json::to_string_pretty(&state.jwks())?);
             Ok(())
         }
+        Command::DpopKey { file } => dpop_key(&file),
+        Command::Proof(args) => proof(&args),
     }
+}
+
+/// `mock-issuer dpop-key FILE`: a new key in FILE; its public JWK and thumbprint on stdout.
+fn dpop_key(file: &Path) -> Result<()> {
+    let key = DpopKey::create_file(file)?;
+    let public = serde_json::json!({ "jwk": key.public_jwk(), "jkt": key.thumbprint() });
+    println!("{public}");
+    Ok(())
+}
+
+/// `mock-issuer proof`: one fresh proof on stdout.
+fn proof(args: &ProofArgs) -> Result<()> {
+    let key = DpopKey::load_file(&args.key)?;
+    println!(
+        "{}",
+        key.proof(&args.method, &args.url, args.token.as_deref())?
+    );
+    Ok(())
 }
 
 fn tenant_config(args: &TenantArgs) -> Result<IssuerConfig> {
@@ -369,6 +421,10 @@ fn print_banner(state: &AppState, access: &AdminAccess) -> Result<()> {
             secret,
             &client.grants[0].audience,
         ))?;
+        writeln!(
+            out,
+            "dpop: make a key with `mock-issuer dpop-key KEY`, add -H \"DPoP: $(mock-issuer proof --key KEY --method POST --url {issuer}oauth/token)\" to the curl below, get a bound token (token_type DPoP)"
+        )?;
         writeln!(
             out,
             "curl -s {issuer}oauth/token -H 'content-type: application/json' -d '{body}'"

@@ -1,7 +1,10 @@
 //! The token endpoint's wire types, Auth0's shapes: the client-credentials request, the token
 //! answer (of every grant) and the OAuth error answer. The server's `/oauth/token` writes the answers, and
 //! [`IssuerClient`](crate::client::IssuerClient) sends the request and reads the answers, to this
-//! mock or to a real Auth0 tenant alike.
+//! mock or to a real Auth0 tenant alike. [`dpop`] is the client's side of DPoP: a key and the
+//! proofs a client sends with its requests.
+
+pub mod dpop;
 
 use std::fmt;
 
@@ -144,7 +147,8 @@ pub struct TokenResponse {
     pub scope: Option<String>,
     /// Seconds until the token expires.
     pub expires_in: u64,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` when the access token is bound to the key of the request's DPoP
+    /// proof (it then has a `cnf.jkt` claim).
     pub token_type: String,
 }
 

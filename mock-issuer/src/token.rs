@@ -18,7 +18,7 @@ use crate::keys::KeyMaterial;
 ///
 /// Defaults: audience = the first configured API (`https://quickstarts/api` by default); dialect
 /// and lifetime = that API's if it is configured, else Auth0's and 86400 s; `iat` = now; no
-/// `scope`, `permissions` or `nbf` claim.
+/// `scope`, `permissions`, `nbf` or `cnf` claim (a bearer token).
 ///
 /// ```
 /// # use mock_issuer::TokenSpec;
@@ -41,6 +41,8 @@ pub struct TokenSpec {
     expired: bool,
     not_before: Option<i64>,
     dialect: Option<Dialect>,
+    /// The DPoP key thumbprint for `cnf.jkt`, if the token is bound to a key.
+    jkt: Option<String>,
     claims: Vec<(String, Option<Value>)>,
     header: Vec<(String, Option<Value>)>,
 }
@@ -59,6 +61,7 @@ impl TokenSpec {
             expired: false,
             not_before: None,
             dialect: None,
+            jkt: None,
             claims: Vec::new(),
             header: Vec::new(),
         }
@@ -122,6 +125,14 @@ impl TokenSpec {
     /// The token profile. Default: the API's dialect, else [`Dialect::Auth0`].
     pub fn dialect(mut self, dialect: Dialect) -> Self {
         self.dialect = Some(dialect);
+        self
+    }
+
+    /// Binds the token to a DPoP key (RFC 9449 §6.1): `cnf` = `{"jkt": jkt}`, the key's RFC 7638
+    /// SHA-256 thumbprint (e.g. [`DpopKey::thumbprint`](crate::oauth::dpop::DpopKey::thumbprint)).
+    /// Default: unbound, no `cnf` claim.
+    pub fn bound_to_key(mut self, jkt: impl Into<String>) -> Self {
+        self.jkt = Some(jkt.into());
         self
     }
 
@@ -271,6 +282,9 @@ pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Er
     }
     if let Some(permissions) = &spec.permissions {
         claims.set("permissions", permissions.clone().into());
+    }
+    if let Some(jkt) = &spec.jkt {
+        claims.set("cnf", serde_json::json!({ "jkt": jkt }));
     }
     if dialect == Dialect::Rfc9068 {
         claims.set("jti", jti(ctx.seed, &claims.to_json()).into());

@@ -18,7 +18,7 @@ use crate::tools;
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Every target in `fuzz/fuzz_targets`.
-const TARGETS: [&str; 7] = [
+const TARGETS: [&str; 8] = [
     "verify_jws",
     "request",
     "jwks",
@@ -26,6 +26,7 @@ const TARGETS: [&str; 7] = [
     "claims",
     "host",
     "mock_login",
+    "dpop_proof",
 ];
 
 /// `cargo xtask fuzz`'s options.

@@ -32,7 +32,8 @@ const CARGO_DENY_VERSION: &str = "0.20.2";
 const REQUIRE_ADVISORY_DB: &str = "REQUIRE_ADVISORY_DB";
 
 /// Runs `cargo fmt --check`, `cargo clippy -D warnings`, installs Chromium for the browser tests
-/// when missing ([`tools::ensure_chromium`]), the whole workspace's tests, the
+/// and `redis-server` for the replay store's when missing ([`tools::ensure_chromium`],
+/// [`tools::ensure_redis`]), the whole workspace's tests, the
 /// refusal-cost test again in release, then certifies the real `api` binary with the
 /// conformance suite (`cargo xtask conformance`), runs `cargo xtask dev --once`, then
 /// `cargo deny` (installed by [`tools::ensure`] when missing).
@@ -47,8 +48,10 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         "cargo clippy --workspace --all-targets --locked -- -D warnings"
     )
     .run()?;
-    // The browser tests (crate `e2e`) drive Debian's Chromium; they fail, never skip, without it.
+    // The browser tests (crate `e2e`) drive Debian's Chromium, and the DPoP replay store's tests
+    // start real Redis servers; they fail, never skip, without them.
     tools::ensure_chromium(sh)?;
+    tools::ensure_redis(sh)?;
     let _insta = sh.push_env("INSTA_UPDATE", "no");
     let _ci = sh.push_env("CI", "true");
     if cmd!(sh, "cargo nextest --version")

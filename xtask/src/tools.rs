@@ -1,6 +1,6 @@
 //! The tools the tasks need, installed by the repo itself when missing (cargo subcommands from
-//! crates.io; `wrk`, Chromium and chromedriver from Debian), so a fresh clone on a fresh machine
-//! runs every task without a manual setup step.
+//! crates.io; `wrk`, Chromium, chromedriver and `redis-server` from Debian), so a fresh clone on
+//! a fresh machine runs every task without a manual setup step.
 
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -40,13 +40,27 @@ pub fn ensure(sh: &Shell, subcommand: &str, package: &str, version: &str) -> Res
 
 /// Installs Debian's `wrk` when it is not on the `PATH` (the machines run as root).
 pub fn ensure_wrk(sh: &Shell) -> Result<()> {
-    let on_path = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("wrk").is_file()));
-    if on_path {
+    if on_path("wrk") {
         return Ok(());
     }
     eprintln!("xtask: installing wrk");
     apt_install(sh, &["wrk"])
+}
+
+/// Installs Debian's `redis-server` when it is not on the `PATH`, for the DPoP replay store's
+/// tests: they start their own servers on free ports and fail, never skip, without it.
+pub fn ensure_redis(sh: &Shell) -> Result<()> {
+    if on_path("redis-server") {
+        return Ok(());
+    }
+    eprintln!("xtask: installing redis-server for the DPoP replay store's tests");
+    apt_install(sh, &["redis-server"])
+}
+
+/// Whether an executable file named `binary` is in a directory of the `PATH`.
+fn on_path(binary: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(binary).is_file()))
 }
 
 /// Where Debian's `chromium` and `chromium-driver` packages put the browser tests' binaries (the

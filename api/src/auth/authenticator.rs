@@ -1,15 +1,19 @@
 //! The verification pipeline: find the request's token, then size, shape, algorithm and type
-//! (no network), then key, signature and claims.
+//! (no network), then key, signature and claims; for a DPoP request, then its proof, binding
+//! and single use (`dpop_binding.rs`).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::Request;
+use http::HeaderMap;
 
 use super::algorithm::Algorithm;
+use super::challenge::Challenges;
 use super::claims::{self, ClaimRules, Claims, unix_now};
 use super::discovery::{Metadata, is_acceptable_url};
-use super::error::AuthError;
+use super::dpop_binding;
+use super::error::{AuthError, Refusal};
 use super::fetch::Fetcher;
 use super::jose::{self, CompactJws, INVALID_COMPACT_JWS, decode_base64url};
 use super::jwks::{KeyFingerprint, KeySet, NO_APPLICABLE_KEY, Selection, VerificationKey};
@@ -63,6 +67,7 @@ impl Authenticator {
         if options.algorithms.is_empty() {
             return Err(OptionsError::NoAlgorithm);
         }
+        options.dpop.check()?;
         let insecure = options.allow_insecure_issuer;
         for (name, url) in [
             ("the issuer base URL", options.issuer_base_url.as_ref()),
@@ -117,28 +122,52 @@ impl Authenticator {
     }
 
     /// Finds and verifies the request's token (see [`require_auth`](super::require_auth) for
-    /// where it may be). With `required`, a request without a token is refused; without it,
-    /// such a request passes unauthenticated. A token that is present but invalid is always
-    /// refused. On success the [`Claims`] are in the request's extensions.
+    /// where it may be), and for `Authorization: DPoP` its proof (RFC 9449 §7). With
+    /// `required`, a request without a token is refused; without it, such a request passes
+    /// unauthenticated. A token that is present but invalid is always refused, with the
+    /// challenges [`DpopOptions`](super::DpopOptions) and the client's scheme call for. On success the [`Claims`]
+    /// are in the request's extensions.
     pub async fn authenticate_request(
         &self,
         request: Request,
         required: bool,
-    ) -> Result<Request, AuthError> {
-        let allow_query = self.inner.options.allow_query_token;
-        let (mut request, token) = token_source::extract(request, allow_query).await?;
-        match token {
-            Some(token) => {
-                let claims = self.verify(&token).await?;
-                request.extensions_mut().insert(claims);
-                Ok(request)
-            }
-            None if required => Err(AuthError::MissingToken),
-            None => Ok(request),
+    ) -> Result<Request, Refusal> {
+        let challenges = self.challenges_for(request.headers());
+        self.authenticate(request, required)
+            .await
+            .map_err(|error| Refusal { error, challenges })
+    }
+
+    /// The challenges a refusal of a request with `headers` is answered with.
+    pub fn challenges_for(&self, headers: &HeaderMap) -> Challenges {
+        Challenges {
+            offered: self.inner.options.dpop.offered(),
+            used: token_source::scheme_used(headers),
         }
     }
 
-    /// Verifies a token (the part after `Bearer `) and returns its claims.
+    /// [`Authenticator::authenticate_request`] without the challenges.
+    async fn authenticate(&self, request: Request, required: bool) -> Result<Request, AuthError> {
+        let options = &self.inner.options;
+        let (mut request, credentials) =
+            token_source::extract(request, options.allow_query_token, options.dpop.enabled).await?;
+        let Some(credentials) = credentials else {
+            return if required {
+                Err(AuthError::MissingToken)
+            } else {
+                Ok(request)
+            };
+        };
+        let proof = dpop_binding::proof_for(&credentials, &request, &options.dpop)?;
+        let claims = self.verify(&credentials.token).await?;
+        dpop_binding::check(&claims, &credentials, proof, &options.dpop).await?;
+        request.extensions_mut().insert(claims);
+        Ok(request)
+    }
+
+    /// Verifies a token (the part after `Bearer ` or `DPoP `) and returns its claims. For a
+    /// DPoP-bound token this is not the whole check: the request's proof is
+    /// [`authenticate_request`](Authenticator::authenticate_request)'s.
     ///
     /// Everything that can be refused without a key is refused before any network call.
     /// A token verified before may be answered from the verified-token cache, after its time

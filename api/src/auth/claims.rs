@@ -110,6 +110,9 @@ struct Registered<'de> {
     jti: Option<Captured<'de>>,
     scope: Option<Captured<'de>>,
     permissions: Option<Captured<'de>>,
+    /// Only whether it is there: a bearer request must know if the token is bound (RFC 9449
+    /// §7.2) without building the whole claims tree.
+    cnf: Option<Captured<'de>>,
 }
 
 impl<'de> Members<'de> for Registered<'de> {
@@ -126,6 +129,7 @@ impl<'de> Members<'de> for Registered<'de> {
             "jti" => &mut self.jti,
             "scope" => &mut self.scope,
             "permissions" => &mut self.permissions,
+            "cnf" => &mut self.cnf,
             _ => return None,
         })
     }
@@ -146,6 +150,7 @@ impl Registered<'_> {
             jti: owned(self.jti),
             scope: owned(self.scope),
             permissions: owned(self.permissions),
+            cnf: owned(self.cnf),
         }
     }
 }
@@ -170,6 +175,8 @@ struct ClaimsData {
     times: TimeClaims,
     scope: Option<Scope>,
     permissions: Option<StringList>,
+    /// Whether the token has a `cnf` (confirmation) claim.
+    bound: bool,
     /// `audiences`, `scopes` and `permissions` as the accessors' slices, made when first asked.
     slices: [OnceLock<Vec<String>>; 3],
     /// The heap these claims hold, or will once every lazy part is built.
@@ -282,6 +289,11 @@ impl Claims {
     pub(crate) fn has_permissions_claim(&self) -> bool {
         self.0.permissions.is_some()
     }
+    /// Whether the token carries a `cnf` claim, i.e. is bound to a key or a certificate
+    /// (RFC 7800): such a token must not be accepted as a plain bearer token.
+    pub fn is_bound(&self) -> bool {
+        self.0.bound
+    }
     /// Any claim, by name.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.all().get(name)
@@ -337,6 +349,7 @@ pub(crate) fn validate(
         jti,
         scope,
         permissions,
+        cnf,
     } = payload.registered;
 
     let issuer = match iss {
@@ -396,6 +409,7 @@ pub(crate) fn validate(
         },
         scope,
         permissions,
+        bound: cnf.is_some(),
         slices: Default::default(),
         all: OnceLock::new(),
         heap_bytes: 0,

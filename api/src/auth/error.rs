@@ -1,4 +1,5 @@
-//! Why a request was refused, and how each reason is answered (RFC 6750 §3, the reference's shapes).
+//! Why a request was refused, and how each reason is answered: status, body and the
+//! challenges `challenge.rs` writes (RFC 6750 §3, RFC 9449 §7.1, the reference's shapes).
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -7,10 +8,8 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 
+use super::challenge::Challenges;
 use crate::message::Message;
-
-/// The realm every challenge names, as the Express reference does.
-pub const REALM: &str = "api";
 
 /// A refusal, with everything needed to answer it: status, `WWW-Authenticate` and JSON body.
 ///
@@ -33,6 +32,10 @@ pub enum AuthError {
     /// A token that is present but not acceptable: 401 with `error="invalid_token"`.
     #[error("{0}")]
     InvalidToken(Cow<'static, str>),
+    /// A DPoP request whose proof is refused (RFC 9449 §4.3), missing, repeated or replayed:
+    /// 401 with `error="invalid_dpop_proof"` (RFC 9449 §7.1; the reference answers 400).
+    #[error("{0}")]
+    InvalidDpopProof(&'static str),
     /// A valid token that lacks what the route requires: 403 with `error="insufficient_scope"`
     /// and `scope="<required>"`.
     #[error("{description}")]
@@ -52,6 +55,31 @@ pub enum AuthError {
         /// When the client may usefully retry.
         retry_after: Duration,
     },
+    /// The DPoP replay store cannot say whether a proof was used before (Redis down, or the
+    /// memory store full): 503 with `Retry-After`, as for the issuer. A proof is never accepted
+    /// unchecked.
+    #[error("DPoP proofs cannot be checked right now; try again later")]
+    ReplayStoreUnavailable {
+        /// When the client may usefully retry.
+        retry_after: Duration,
+    },
+}
+
+/// A refusal of authentication with the challenges it is answered with: what
+/// [`Authenticator::authenticate_request`](super::Authenticator::authenticate_request) refuses
+/// a request with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Why.
+    pub error: AuthError,
+    /// How the challenges are written.
+    pub challenges: Challenges,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        self.error.into_response_with(self.challenges)
+    }
 }
 
 impl AuthError {
@@ -63,40 +91,80 @@ impl AuthError {
     /// The HTTP status this refusal is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            AuthError::MissingToken | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::MissingToken
+            | AuthError::InvalidToken(_)
+            | AuthError::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
             AuthError::MalformedAuthorization(_) | AuthError::InvalidRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
             AuthError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             AuthError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AuthError::IssuerUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::IssuerUnavailable { .. } | AuthError::ReplayStoreUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
-    /// The `WWW-Authenticate` challenge, or `None` where the answer carries none (413, 503).
+    /// The `WWW-Authenticate` challenge with Bearer alone ([`Challenges::BEARER`]), or `None`
+    /// where the answer carries none (413, 503).
     pub fn challenge(&self) -> Option<String> {
-        let bare = format!("Bearer realm=\"{REALM}\"");
-        let with = |code: &str, description: &str| {
-            // The reference replaces every `"` in the description with `'` so the quoted-string
-            // stays well formed; our descriptions are our own, so that is the only escape needed.
+        self.challenge_with(Challenges::BEARER)
+    }
+
+    /// The `WWW-Authenticate` value with `challenges`, or `None` where the answer carries none
+    /// (413, 503). A request without credentials or with a malformed `Authorization` header
+    /// gets bare challenges; every other refusal names its error on the scheme the client
+    /// used.
+    pub fn challenge_with(&self, challenges: Challenges) -> Option<String> {
+        // The reference replaces every `"` in the description with `'` so the quoted-string
+        // stays well formed; our descriptions are our own, so that is the only escape needed.
+        let params = |code: &str, description: &str| {
             format!(
-                "{bare}, error=\"{code}\", error_description=\"{}\"",
+                "error=\"{code}\", error_description=\"{}\"",
                 description.replace('"', "'")
             )
         };
-        match self {
-            AuthError::MissingToken | AuthError::MalformedAuthorization(_) => Some(bare),
-            AuthError::InvalidRequest(description) => Some(with("invalid_request", description)),
-            AuthError::InvalidToken(description) => Some(with("invalid_token", description)),
+        let params = match self {
+            AuthError::MissingToken | AuthError::MalformedAuthorization(_) => None,
+            AuthError::InvalidRequest(description) => Some(params("invalid_request", description)),
+            AuthError::InvalidToken(description) => Some(params("invalid_token", description)),
+            AuthError::InvalidDpopProof(description) => {
+                Some(params("invalid_dpop_proof", description))
+            }
             AuthError::InsufficientScope {
                 description,
                 required,
             } => Some(format!(
                 "{}, scope=\"{required}\"",
-                with("insufficient_scope", description)
+                params("insufficient_scope", description)
             )),
-            AuthError::PayloadTooLarge | AuthError::IssuerUnavailable { .. } => None,
+            AuthError::PayloadTooLarge
+            | AuthError::IssuerUnavailable { .. }
+            | AuthError::ReplayStoreUnavailable { .. } => return None,
+        };
+        Some(challenges.header(params.as_deref()))
+    }
+
+    /// The status, the challenges (and `Retry-After` for a 503) and the body
+    /// `{"message": "<the description>"}`, as the reference sends them.
+    pub fn into_response_with(self, challenges: Challenges) -> Response {
+        let message = self.to_string();
+        let mut response = (self.status(), Message::new(&message)).into_response();
+        let headers = response.headers_mut();
+        if let Some(challenge) = self.challenge_with(challenges) {
+            // Our challenges are built from ASCII literals and our own descriptions; a
+            // developer's claim-check message with control characters is the only way to fail.
+            let value = HeaderValue::from_str(&challenge)
+                .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"api\""));
+            headers.insert(WWW_AUTHENTICATE, value);
         }
+        if let AuthError::IssuerUnavailable { retry_after }
+        | AuthError::ReplayStoreUnavailable { retry_after } = self
+        {
+            let seconds = retry_after.as_secs().max(1);
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 
     /// A short, stable name for logs and metrics.
@@ -106,31 +174,18 @@ impl AuthError {
             AuthError::MalformedAuthorization(_) => "malformed_authorization",
             AuthError::InvalidRequest(_) => "invalid_request",
             AuthError::InvalidToken(_) => "invalid_token",
+            AuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
             AuthError::InsufficientScope { .. } => "insufficient_scope",
             AuthError::PayloadTooLarge => "payload_too_large",
             AuthError::IssuerUnavailable { .. } => "issuer_unavailable",
+            AuthError::ReplayStoreUnavailable { .. } => "replay_store_unavailable",
         }
     }
 }
 
 impl IntoResponse for AuthError {
-    /// The status, the challenge (and `Retry-After` for a 503) and the body
-    /// `{"message": "<the description>"}`, as the reference sends them.
+    /// [`AuthError::into_response_with`] the Bearer challenge alone.
     fn into_response(self) -> Response {
-        let message = self.to_string();
-        let mut response = (self.status(), Message::new(&message)).into_response();
-        let headers = response.headers_mut();
-        if let Some(challenge) = self.challenge() {
-            // Our challenges are built from ASCII literals and our own descriptions; a
-            // developer's claim-check message with control characters is the only way to fail.
-            let value = HeaderValue::from_str(&challenge)
-                .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"api\""));
-            headers.insert(WWW_AUTHENTICATE, value);
-        }
-        if let AuthError::IssuerUnavailable { retry_after } = self {
-            let seconds = retry_after.as_secs().max(1);
-            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
+        self.into_response_with(Challenges::BEARER)
     }
 }

@@ -266,7 +266,7 @@ fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
 }
 
 /// Bit length of a big-endian unsigned integer without leading zero bytes.
-fn bit_length(bytes: &[u8]) -> usize {
+pub(crate) fn bit_length(bytes: &[u8]) -> usize {
     match bytes.first() {
         None => 0,
         Some(&first) => (bytes.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
@@ -275,7 +275,7 @@ fn bit_length(bytes: &[u8]) -> usize {
 
 /// An RSA public exponent must be odd and at least 3; aws-lc also caps it at 33 bits, and real
 /// keys use 65537, so anything wider than 32 bits is refused.
-fn exponent_is_acceptable(e: &[u8]) -> bool {
+pub(crate) fn exponent_is_acceptable(e: &[u8]) -> bool {
     if e.is_empty() || e.len() > 4 {
         return false;
     }

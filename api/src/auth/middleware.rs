@@ -24,11 +24,12 @@
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::request::Parts;
 
 use super::authenticator::Authenticator;
 use super::authorize::Requirement;
+use super::challenge::Challenges;
 use super::claims::Claims;
 use super::error::AuthError;
 
@@ -36,7 +37,9 @@ use super::error::AuthError;
 /// is taken from the `Authorization: Bearer` header, an `application/x-www-form-urlencoded`
 /// body's `access_token` (not on GET or HEAD), or, when
 /// [`AuthOptions::allow_query_token`](super::AuthOptions::allow_query_token) is on, the query
-/// string; from exactly one of them. Use with
+/// string; from exactly one of them. Or, with DPoP on (the default,
+/// [`DpopOptions`](super::DpopOptions)), from `Authorization: DPoP` with its `DPoP` proof
+/// header. Use with
 /// `axum::middleware::from_fn_with_state(authenticator, require_auth)`.
 pub async fn require_auth(
     State(authenticator): State<Authenticator>,
@@ -64,7 +67,7 @@ async fn run(
 ) -> Response {
     match authenticator.authenticate_request(request, required).await {
         Ok(request) => next.run(request).await,
-        Err(error) => refusal(error),
+        Err(refused) => refusal(refused.error, refused.challenges),
     }
 }
 
@@ -83,16 +86,16 @@ pub async fn authorize(
     };
     match outcome {
         Ok(()) => next.run(request).await,
-        Err(error) => refusal(error),
+        Err(error) => refusal(error, Challenges::BEARER),
     }
 }
 
-/// Answers a refusal, logging why at debug level. The reason is our own description (or the
-/// developer's, for claim checks), escaped all the same (`?`) so that no description can
-/// break a log line; the token itself is never logged.
-fn refusal(error: AuthError) -> Response {
+/// Answers a refusal with `challenges`, logging why at debug level. The reason is our own
+/// description (or the developer's, for claim checks), escaped all the same (`?`) so that no
+/// description can break a log line; the token and the proof are never logged.
+fn refusal(error: AuthError, challenges: Challenges) -> Response {
     tracing::debug!(kind = error.kind(), reason = ?error.to_string(), "request refused");
-    error.into_response()
+    error.into_response_with(challenges)
 }
 
 /// The verified claims, put in the request by [`require_auth`] or [`optional_auth`]. A handler

@@ -5,15 +5,20 @@
 //!   of verified tokens.
 //! - [`require_auth`] / [`optional_auth`] are middleware; [`Claims`] is the extractor.
 //! - [`Requirement`] with [`authorize`](authorize()) checks scopes, permissions and claims.
-//! - [`AuthError`] is every refusal, answered as RFC 6750 and the Express reference do.
+//! - [`AuthError`] is every refusal, answered as RFC 6750 and the Express reference do;
+//!   [`Refusal`] adds the challenges of RFC 9449 §7.2.
+//! - DPoP (RFC 9449), on by default ([`DpopOptions`]): [`dpop`] checks proofs,
+//!   [`dpop_replay`] remembers the ones used.
 
 mod algorithm;
 mod authenticator;
 mod authorize;
+mod challenge;
 mod claims;
 mod discovery;
-mod dpop;
-mod dpop_replay;
+pub mod dpop;
+mod dpop_binding;
+pub mod dpop_replay;
 mod error;
 mod fetch;
 mod jose;
@@ -21,6 +26,7 @@ mod jwks;
 mod key_store;
 mod middleware;
 mod options;
+mod request_url;
 mod stats;
 mod token_cache;
 mod token_source;
@@ -28,18 +34,20 @@ mod token_source;
 pub use algorithm::Algorithm;
 pub use authenticator::{Authenticator, verify_jws};
 pub use authorize::Requirement;
+pub use challenge::{Challenges, Offered, REALM, Scheme};
 pub use claims::{Claims, validate_payload};
 pub use discovery::{
     DiscoveryError, Metadata, MetadataError, is_acceptable_url as is_acceptable_issuer_url,
     metadata_urls, parse_metadata,
 };
-pub use error::{AuthError, REALM};
+pub use dpop_replay::ReplayStore;
+pub use error::{AuthError, Refusal};
 pub use fetch::FetchError;
 pub use jwks::{
     JwksError, KeySet, MAX_KEYS, MAX_MODULUS_BITS, MIN_MODULUS_BITS, Selection, VerificationKey,
 };
 pub use middleware::{authorize, optional_auth, require_auth};
 pub use options::{
-    AuthOptions, JwksPolicy, OptionsError, TOKEN_CACHE_UNIT_BYTES, TokenCachePolicy,
+    AuthOptions, DpopOptions, JwksPolicy, OptionsError, TOKEN_CACHE_UNIT_BYTES, TokenCachePolicy,
 };
 pub use stats::TokenCacheStats;

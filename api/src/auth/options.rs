@@ -5,6 +5,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::algorithm::Algorithm;
+use super::challenge::Offered;
+use super::dpop_replay::ReplayStore;
 
 /// Settings of the authentication core. Start from [`AuthOptions::new`] and adjust fields.
 ///
@@ -44,6 +46,96 @@ pub struct AuthOptions {
     pub jwks: JwksPolicy,
     /// How verified tokens are cached.
     pub token_cache: TokenCachePolicy,
+    /// DPoP-bound tokens (RFC 9449): accepted by default, as the reference does.
+    pub dpop: DpopOptions,
+}
+
+/// DPoP (RFC 9449): tokens bound to a key the client proves it holds on every request, with
+/// `Authorization: DPoP <token>` and a `DPoP` proof header. The reference's options
+/// (`enabled`, `required`, `iatOffset`, `iatLeeway`) and defaults, plus what the reference
+/// leaves out: a replay store, and the URL the proof's `htu` names behind a proxy.
+#[derive(Debug, Clone)]
+pub struct DpopOptions {
+    /// Accept the DPoP scheme. Off: `Authorization: DPoP …` is refused as any other scheme
+    /// is, a `DPoP` header is ignored and a bound token sent as `Bearer` is accepted (its `cnf`
+    /// is not read), as the reference does. Default: on.
+    pub enabled: bool,
+    /// Accept only the DPoP scheme: a bearer token is refused, and challenges offer DPoP
+    /// alone. Needs `enabled`. Default: off.
+    pub required: bool,
+    /// How old a proof's `iat` may be. Default: 300 s.
+    pub iat_offset: Duration,
+    /// How far in the future a proof's `iat` may be, for clients whose clocks run ahead.
+    /// Default: 30 s.
+    pub iat_leeway: Duration,
+    /// Where the proofs already used are remembered, so each is accepted once: a proof's
+    /// `jti` is kept until its `iat` window closes. Default: in this process,
+    /// [`DEFAULT_CAPACITY`](super::dpop_replay::DEFAULT_CAPACITY) proofs; several replicas
+    /// share a [`ReplayStore::redis`] one.
+    pub replay_store: ReplayStore,
+    /// The origin clients reach this API at (`https://api.example.com`), which every proof's
+    /// `htu` must name: set it behind a TLS terminator or a load balancer, so that every
+    /// replica compares with the same URL. An origin only: no path, query or fragment.
+    /// Default: unset (see `trust_forwarded_headers`).
+    pub public_url: Option<Url>,
+    /// Without `public_url`, take the scheme and host `htu` must name from the
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` headers (their first values). Only behind a
+    /// proxy that sets both and drops them from clients: anyone else can forge them. Default:
+    /// off, and then the URL is `http://` and the request's `Host`.
+    pub trust_forwarded_headers: bool,
+}
+
+impl Default for DpopOptions {
+    fn default() -> Self {
+        DpopOptions {
+            enabled: true,
+            required: false,
+            iat_offset: Duration::from_secs(300),
+            iat_leeway: Duration::from_secs(30),
+            replay_store: ReplayStore::default(),
+            public_url: None,
+            trust_forwarded_headers: false,
+        }
+    }
+}
+
+impl DpopOptions {
+    /// The schemes these options accept, as challenges offer them.
+    pub fn offered(&self) -> Offered {
+        match (self.enabled, self.required) {
+            (false, _) => Offered::Bearer,
+            (true, false) => Offered::BearerAndDpop,
+            (true, true) => Offered::Dpop,
+        }
+    }
+
+    /// Refuses options that cannot work: required while disabled, a public URL that is not an
+    /// origin ([`DpopOptions::is_acceptable_public_url`]).
+    pub fn check(&self) -> Result<(), OptionsError> {
+        if self.required && !self.enabled {
+            return Err(OptionsError::DpopRequiredButDisabled);
+        }
+        if self
+            .public_url
+            .as_ref()
+            .is_some_and(|url| !Self::is_acceptable_public_url(url))
+        {
+            return Err(OptionsError::PublicUrl);
+        }
+        Ok(())
+    }
+
+    /// Whether `url` can be [`DpopOptions::public_url`]: an absolute `http` or `https` URL with
+    /// a host and nothing after it but an optional `/` (no user, path, query or fragment).
+    pub fn is_acceptable_public_url(url: &Url) -> bool {
+        matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+    }
 }
 
 /// The verified-token cache: a token seen before skips the signature check (but never the
@@ -125,6 +217,7 @@ impl AuthOptions {
             max_token_bytes: 16 * 1024,
             jwks: JwksPolicy::default(),
             token_cache: TokenCachePolicy::default(),
+            dpop: DpopOptions::default(),
         }
     }
 }
@@ -144,6 +237,12 @@ pub enum OptionsError {
     /// A plain-http URL on a non-loopback host without `allow_insecure_issuer`.
     #[error("{0} must use https (plain http is allowed only for localhost)")]
     InsecureUrl(&'static str),
+    /// DPoP required while disabled: nothing could be accepted.
+    #[error("DPoP cannot be required while it is disabled")]
+    DpopRequiredButDisabled,
+    /// A [`DpopOptions::public_url`] that is not an http(s) origin.
+    #[error("the public URL must be an http(s) origin such as https://api.example.com")]
+    PublicUrl,
     /// The HTTP client could not be built (no TLS roots, for example).
     #[error("the HTTP client could not be built: {0}")]
     HttpClient(String),

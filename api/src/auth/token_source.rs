@@ -1,5 +1,6 @@
-//! Finding the bearer token in a request (RFC 6750 §2): the `Authorization` header, an
-//! `application/x-www-form-urlencoded` body, or (only when allowed) the query string.
+//! Finding the access token in a request (RFC 6750 §2): the `Authorization` header (the
+//! `Bearer` scheme, or RFC 9449's `DPoP` when accepted), an `application/x-www-form-urlencoded`
+//! body, or (only when allowed) the query string; and the `DPoP` proof header.
 
 use axum::RequestExt;
 use axum::body::Body;
@@ -7,15 +8,29 @@ use axum::extract::Request;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, Method, Uri};
 
+use super::challenge::Scheme;
 use super::error::AuthError;
+
+/// The header of a DPoP proof (RFC 9449 §4.1).
+const DPOP: &str = "dpop";
 
 const MORE_THAN_ONE_METHOD: AuthError =
     AuthError::InvalidRequest("More than one method used for authentication");
 const MALFORMED_HEADER: AuthError =
     AuthError::MalformedAuthorization("Invalid Authorization header: expected 'Bearer <token>'");
 
+/// A request's access token and how it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Credentials {
+    /// The token, as sent.
+    pub token: String,
+    /// `Dpop` for `Authorization: DPoP <token>`; `Bearer` for every other place.
+    pub scheme: Scheme,
+}
+
 /// Takes the token out of `request`, returning the request (its body restored when it was
-/// read) and the token, if there is exactly one. `allow_query` accepts `?access_token=`.
+/// read) and the token, if there is exactly one. `allow_query` accepts `?access_token=`;
+/// `accept_dpop` the `DPoP` scheme besides `Bearer` (else it is malformed as any other).
 ///
 /// An `application/x-www-form-urlencoded` body is read whole to look for `access_token`,
 /// within the request's body limit, exactly as axum's own body extractors read it
@@ -25,12 +40,17 @@ const MALFORMED_HEADER: AuthError =
 pub(crate) async fn extract(
     request: Request,
     allow_query: bool,
-) -> Result<(Request, Option<String>), AuthError> {
+    accept_dpop: bool,
+) -> Result<(Request, Option<Credentials>), AuthError> {
     let mut found = Vec::with_capacity(1);
-    if let Some(token) = from_header(request.headers())? {
-        found.push(token);
+    if let Some(credentials) = from_header(request.headers(), accept_dpop)? {
+        found.push(credentials);
     }
-    found.extend(from_query(request.uri(), allow_query)?);
+    let bearer = |token| Credentials {
+        token,
+        scheme: Scheme::Bearer,
+    };
+    found.extend(from_query(request.uri(), allow_query)?.map(bearer));
     let request = if is_urlencoded(request.headers()) {
         let (parts, body) = request.with_limited_body().into_parts();
         // The limit is already on the body: no second one here.
@@ -44,7 +64,7 @@ pub(crate) async fn extract(
                 "The access token may not be sent in the body of a GET or HEAD request",
             ));
         }
-        found.extend(in_body);
+        found.extend(in_body.map(bearer));
         Request::from_parts(parts, Body::from(bytes))
     } else {
         request
@@ -55,9 +75,10 @@ pub(crate) async fn extract(
     Ok((request, found.pop()))
 }
 
-/// `Authorization: Bearer <token>`: the scheme is case-insensitive, followed by exactly one
-/// space and a token of RFC 6750's `b64token` syntax. Two headers are refused.
-fn from_header(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
+/// `Authorization: Bearer <token>` (or `DPoP <token>` when `accept_dpop`): the scheme is
+/// case-insensitive, followed by exactly one space and a token of RFC 6750's `b64token` syntax
+/// (RFC 9449's `token68` for DPoP, the same). Two headers are refused.
+fn from_header(headers: &HeaderMap, accept_dpop: bool) -> Result<Option<Credentials>, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -69,10 +90,59 @@ fn from_header(headers: &HeaderMap) -> Result<Option<String>, AuthError> {
     }
     let value = value.to_str().map_err(|_| MALFORMED_HEADER)?;
     let (scheme, token) = value.split_once(' ').ok_or(MALFORMED_HEADER)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || !is_b64token(token) {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if accept_dpop && scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        return Err(MALFORMED_HEADER);
+    };
+    if !is_b64token(token) {
         return Err(MALFORMED_HEADER);
     }
-    Ok(Some(token.to_owned()))
+    Ok(Some(Credentials {
+        token: token.to_owned(),
+        scheme,
+    }))
+}
+
+/// The scheme a refusal's challenges treat as the client's: DPoP when the request has one
+/// `Authorization` header of two space-separated words, the first `DPoP` in any case (as the
+/// reference reads it), else Bearer. Known before the header is parsed, so the challenges of a
+/// refusal for anything later are placed too.
+pub(crate) fn scheme_used(headers: &HeaderMap) -> Scheme {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let is_dpop = values.next().is_some_and(|value| {
+        let mut words = value.as_bytes().split(|&byte| byte == b' ');
+        let scheme = words.next().unwrap_or_default();
+        scheme.eq_ignore_ascii_case(DPOP.as_bytes()) && words.count() == 1
+    });
+    if is_dpop && values.next().is_none() {
+        Scheme::Dpop
+    } else {
+        Scheme::Bearer
+    }
+}
+
+/// Whether the request has a `DPoP` header at all.
+pub(crate) fn has_dpop_proof(headers: &HeaderMap) -> bool {
+    headers.contains_key(DPOP)
+}
+
+/// The request's single `DPoP` proof header (RFC 9449 §4.3 point 1): refused when there is
+/// none (RFC 9449 §7.1: the DPoP scheme needs a proof) or more than one.
+pub(crate) fn dpop_proof(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let mut values = headers.get_all(DPOP).iter();
+    let proof = values.next().ok_or(AuthError::InvalidDpopProof(
+        "The DPoP scheme needs a DPoP proof header",
+    ))?;
+    if values.next().is_some() {
+        return Err(AuthError::InvalidDpopProof("More than one DPoP header"));
+    }
+    // A proof is base64url and dots: bytes outside ASCII make it no compact JWS.
+    proof
+        .to_str()
+        .map_err(|_| AuthError::InvalidDpopProof("DPoP proof is not a compact JWS"))
 }
 
 /// `?access_token=`: refused unless allowed, because query strings end up in access logs,
@@ -276,8 +346,11 @@ mod tests {
             "BEARER abc.def.ghi",
         ] {
             assert_eq!(
-                from_header(&headers(&[header])).expect("ok").as_deref(),
-                Some("abc.def.ghi")
+                from_header(&headers(&[header]), true).expect("ok"),
+                Some(Credentials {
+                    token: "abc.def.ghi".into(),
+                    scheme: Scheme::Bearer
+                })
             );
         }
     }
@@ -295,7 +368,7 @@ mod tests {
             "Token x",
         ] {
             assert_eq!(
-                from_header(&headers(&[header])),
+                from_header(&headers(&[header]), true),
                 Err(MALFORMED_HEADER),
                 "{header:?}"
             );
@@ -303,9 +376,76 @@ mod tests {
     }
 
     #[test]
+    fn the_dpop_scheme_is_read_only_when_accepted() {
+        for header in ["DPoP abc.def.ghi", "dpop abc.def.ghi", "DPOP abc.def.ghi"] {
+            assert_eq!(
+                from_header(&headers(&[header]), true).expect("ok"),
+                Some(Credentials {
+                    token: "abc.def.ghi".into(),
+                    scheme: Scheme::Dpop
+                }),
+                "{header:?}"
+            );
+            assert_eq!(
+                from_header(&headers(&[header]), false),
+                Err(MALFORMED_HEADER),
+                "{header:?}"
+            );
+        }
+        for header in ["DPoP", "DPoP ", "DPoP  x", "DPoP a b", "DPoP a,b"] {
+            assert_eq!(
+                from_header(&headers(&[header]), true),
+                Err(MALFORMED_HEADER),
+                "{header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_scheme_used_is_dpop_only_for_one_two_word_dpop_header() {
+        for (authorization, scheme) in [
+            (&["DPoP x"][..], Scheme::Dpop),
+            (&["dpop x.y.z"], Scheme::Dpop),
+            (&["DPoP "], Scheme::Dpop),
+            (&["DPoP"], Scheme::Bearer),
+            (&["DPoP a b"], Scheme::Bearer),
+            (&["DPoPx y"], Scheme::Bearer),
+            (&["Bearer x"], Scheme::Bearer),
+            (&["DPoP x", "DPoP y"], Scheme::Bearer),
+            (&[], Scheme::Bearer),
+        ] {
+            assert_eq!(
+                scheme_used(&headers(authorization)),
+                scheme,
+                "{authorization:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dpop_request_has_exactly_one_proof_header() {
+        let mut request = HeaderMap::new();
+        assert_eq!(
+            dpop_proof(&request),
+            Err(AuthError::InvalidDpopProof(
+                "The DPoP scheme needs a DPoP proof header"
+            ))
+        );
+        assert!(!has_dpop_proof(&request));
+        request.append(DPOP, "a.b.c".parse().expect("value"));
+        assert_eq!(dpop_proof(&request), Ok("a.b.c"));
+        assert!(has_dpop_proof(&request));
+        request.append(DPOP, "d.e.f".parse().expect("value"));
+        assert_eq!(
+            dpop_proof(&request),
+            Err(AuthError::InvalidDpopProof("More than one DPoP header"))
+        );
+    }
+
+    #[test]
     fn two_authorization_headers_are_refused() {
         assert!(matches!(
-            from_header(&headers(&["Bearer a", "Bearer b"])),
+            from_header(&headers(&["Bearer a", "Bearer b"]), true),
             Err(AuthError::InvalidRequest(_))
         ));
     }

@@ -141,11 +141,11 @@ async fn claim_equals_answers_401_invalid_token() {
     assert_eq!(app.status_of("/guarded", &issuer.token()).await, 200);
     assert_eq!(
         refusal(&app, &issuer.token_with(json!({"gty": "password"}))).await,
-        refused("Unexpected 'gty' value")
+        bearer_alone(refused("Unexpected 'gty' value"))
     );
     assert_eq!(
         refusal(&app, &issuer.token_with(json!({"gty": null}))).await,
-        refused("Missing 'gty' claim")
+        bearer_alone(refused("Missing 'gty' claim"))
     );
 }
 
@@ -160,7 +160,7 @@ async fn claim_check_answers_401_with_the_developers_description() {
     assert_eq!(app.status_of("/guarded", &issuer.token()).await, 200);
     assert_eq!(
         refusal(&app, &issuer.token_with(json!({"sub": "auth0|user"}))).await,
-        refused("Machine tokens only")
+        bearer_alone(refused("Machine tokens only"))
     );
 }
 
@@ -174,11 +174,11 @@ async fn claim_includes_accepts_a_string_or_an_array_holding_every_value() {
     }
     assert_eq!(
         refusal(&app, &issuer.token_with(json!({"roles": ["viewer"]}))).await,
-        refused("Unexpected 'roles' value")
+        bearer_alone(refused("Unexpected 'roles' value"))
     );
     assert_eq!(
         refusal(&app, &issuer.token()).await,
-        refused("Missing 'roles' claim")
+        bearer_alone(refused("Missing 'roles' claim"))
     );
 }
 
@@ -234,6 +234,6 @@ async fn the_claims_extractor_fails_closed_without_the_middleware() {
 
     for route in ["/forgot-the-layer", "/authorize-without-authentication"] {
         let answer = answer(app.get_with_token(route, &issuer.token()).await).await;
-        assert_eq!(answer, unauthorized(), "{route}");
+        assert_eq!(answer, bearer_alone(unauthorized()), "{route}");
     }
 }

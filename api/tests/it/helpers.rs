@@ -133,30 +133,40 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     }
 }
 
-/// The challenge that names no error: a request without a token, or a malformed header.
-pub const BARE_CHALLENGE: &str = "Bearer realm=\"api\"";
+/// The Bearer challenge that names no error.
+pub const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
 
-/// The answer to a request without a token: 401, the bare challenge, `Unauthorized`.
+/// The DPoP challenge that names no error: the proof algorithms accepted, the reference's list.
+pub const DPOP_CHALLENGE: &str =
+    "DPoP algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES256K ES384 ES512 EdDSA\"";
+
+/// The challenges that name no error, as authentication answers with DPoP on (the default): a
+/// request without a token, or a malformed header.
+pub fn bare_challenge() -> String {
+    format!("{BEARER_CHALLENGE}, {DPOP_CHALLENGE}")
+}
+
+/// The answer to a request without a token: 401, the bare challenges, `Unauthorized`.
 pub fn unauthorized() -> Answer {
     Answer {
         status: 401,
-        challenge: Some(BARE_CHALLENGE.into()),
+        challenge: Some(bare_challenge()),
         message: "Unauthorized".into(),
     }
 }
 
-/// The answer to an `Authorization` header that is not `Bearer <token>`: 400 with the bare
-/// challenge, as the reference answers it.
+/// The answer to an `Authorization` header that is not `Bearer <token>` (nor `DPoP <token>`):
+/// 400 with the bare challenges, as the reference answers it.
 pub fn malformed_authorization() -> Answer {
     Answer {
         status: 400,
-        challenge: Some(BARE_CHALLENGE.into()),
+        challenge: Some(bare_challenge()),
         message: "Invalid Authorization header: expected 'Bearer <token>'".into(),
     }
 }
 
-/// The answer to a refused token: 401 `invalid_token` with `description` in the challenge
-/// (with `"` written `'`, as the reference does) and as the body's message.
+/// The answer to a refused token: 401 `invalid_token` with `description` in the Bearer
+/// challenge (with `"` written `'`, as the reference does) and as the body's message.
 pub fn refused(description: &str) -> Answer {
     Answer {
         status: 401,
@@ -166,13 +176,14 @@ pub fn refused(description: &str) -> Answer {
 }
 
 /// The answer to a valid token that lacks what the route requires: 403 `insufficient_scope`
-/// with `description`, naming the `required` scopes (or permissions).
+/// with `description`, naming the `required` scopes (or permissions). The Bearer challenge
+/// alone, as the reference answers it.
 pub fn forbidden(description: &str, required: &str) -> Answer {
     Answer {
         status: 403,
         challenge: Some(format!(
             "{}, scope=\"{required}\"",
-            challenge("insufficient_scope", description)
+            bearer_error("insufficient_scope", description)
         )),
         message: description.into(),
     }
@@ -187,10 +198,40 @@ pub fn invalid_request(description: &str) -> Answer {
     }
 }
 
-/// A challenge with an error code and description.
+/// The answer to a request that breaks the `Host` rules, refused before authentication: 400
+/// `invalid_request`, `Invalid Host header`, with the Bearer challenge alone.
+pub fn invalid_host() -> Answer {
+    let description = "Invalid Host header";
+    Answer {
+        status: 400,
+        challenge: Some(bearer_error("invalid_request", description)),
+        message: description.into(),
+    }
+}
+
+/// `answer` with the Bearer challenge alone: how refusals outside authentication answer (the
+/// claim checks, the [`Claims`](api::auth::Claims) extractor's fail-closed 401), and every
+/// refusal with DPoP disabled.
+pub fn bearer_alone(answer: Answer) -> Answer {
+    let dpop = format!(", {DPOP_CHALLENGE}");
+    Answer {
+        challenge: answer
+            .challenge
+            .map(|challenge| challenge.replace(&dpop, "")),
+        ..answer
+    }
+}
+
+/// The challenges of an authentication refusal with an error code and description: on the
+/// Bearer challenge, the one a bearer client used, then the DPoP one.
 fn challenge(code: &str, description: &str) -> String {
+    format!("{}, {DPOP_CHALLENGE}", bearer_error(code, description))
+}
+
+/// The Bearer challenge with an error code and description.
+pub fn bearer_error(code: &str, description: &str) -> String {
     format!(
-        "{BARE_CHALLENGE}, error=\"{code}\", error_description=\"{}\"",
+        "{BEARER_CHALLENGE}, error=\"{code}\", error_description=\"{}\"",
         description.replace('"', "'")
     )
 }
@@ -198,6 +239,15 @@ fn challenge(code: &str, description: &str) -> String {
 /// Asserts the answer of an issuer that cannot give a usable key: 503 with `Retry-After: 1`,
 /// no challenge (the client's token is not at fault) and the reference's message.
 pub async fn assert_unavailable(response: reqwest::Response) {
+    assert_retry_later(
+        response,
+        "The authorization server is unavailable; try again later",
+    )
+    .await;
+}
+
+/// Asserts a 503 with `Retry-After: 1`, no challenge and `message`.
+pub async fn assert_retry_later(response: reqwest::Response, message: &str) {
     assert_eq!(
         response.headers().get("retry-after").map(|v| v.as_bytes()),
         Some(&b"1"[..])
@@ -207,7 +257,7 @@ pub async fn assert_unavailable(response: reqwest::Response) {
         Answer {
             status: 503,
             challenge: None,
-            message: "The authorization server is unavailable; try again later".into(),
+            message: message.into(),
         }
     );
 }

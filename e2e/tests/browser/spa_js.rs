@@ -51,6 +51,9 @@ enum Mode {
     /// `useRefreshTokens` with the cache in `localStorage`, so refreshes go through the page's
     /// `fetch` (in memory the SDK refreshes from a Web Worker, out of the recorder's sight).
     RefreshTokens,
+    /// `useDpop`: as [`Mode::SilentAuth`], with every token request and API call carrying a
+    /// DPoP proof by a key the SDK keeps in IndexedDB.
+    Dpop,
 }
 
 /// The page, the tenant that knows it, and the api that trusts the tenant.
@@ -73,7 +76,7 @@ impl SpaApp {
             .start()
             .await?;
         let (use_refresh_tokens, cache_location) = match mode {
-            Mode::SilentAuth => (false, "memory"),
+            Mode::SilentAuth | Mode::Dpop => (false, "memory"),
             Mode::RefreshTokens => (true, "localstorage"),
         };
         let config = json!({
@@ -83,6 +86,7 @@ impl SpaApp {
             "scope": SCOPE,
             "useRefreshTokens": use_refresh_tokens,
             "cacheLocation": cache_location,
+            "useDpop": matches!(mode, Mode::Dpop),
             "apiUrl": stack.api_url(),
         });
         pages.put(
@@ -216,6 +220,52 @@ async fn spa_js_logs_in_with_redirect_and_calls_the_api() {
             let claims = json_in(&browser, "#claims").await?;
             ensure!(claims["azp"] == defaults::SPA_CLIENT_ID, "{claims}");
             ensure_api_answers_200(&browser).await
+        },
+    )
+    .await;
+}
+
+/// Runs `body` in the page with `token`, the SDK's `getTokenSilently({ detailedResponse: true })`
+/// answer; `body` may return a promise, which WebDriver waits for.
+async fn with_token(browser: &Browser, body: &str) -> Result<Value> {
+    let script = format!(
+        "return window.spaClient.getTokenSilently({{ detailedResponse: true }})\
+         .then((token) => {{ {body} }});"
+    );
+    browser.eval(&script, Vec::new()).await
+}
+
+#[tokio::test]
+async fn spa_js_logs_in_with_dpop_and_calls_the_api_with_a_bound_token() {
+    as_the_manager(
+        "spa_js_logs_in_with_dpop_and_calls_the_api_with_a_bound_token",
+        Mode::Dpop,
+        |browser, _page| async move {
+            ensure_manager_logged_in(&browser).await?;
+            let claims = json_in(&browser, "#claims").await?;
+            let jkt = claims["cnf"]["jkt"].as_str().unwrap_or_default();
+            ensure!(
+                jkt.len() == 43,
+                "the access token is not bound to a key: {claims}"
+            );
+            let token_type = with_token(&browser, "return token.token_type;").await?;
+            ensure!(token_type == "DPoP", "token_type is {token_type}, not DPoP");
+
+            // The SDK's fetcher proves possession of the key with each call: the api serves it.
+            ensure_api_answers_200(&browser).await?;
+            // The same token sent as a bearer token, with no proof: refused.
+            let as_bearer = with_token(
+                &browser,
+                "return fetch(window.SPA_JS_CONFIG.apiUrl + '/api/private-scoped', \
+                 { headers: { Authorization: 'Bearer ' + token.access_token } })\
+                 .then((response) => response.status);",
+            )
+            .await?;
+            ensure!(
+                as_bearer == 401,
+                "the bound token sent as Bearer got {as_bearer}"
+            );
+            Ok(())
         },
     )
     .await;

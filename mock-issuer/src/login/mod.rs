@@ -1,16 +1,19 @@
 //! What a user's login leaves behind, in memory: login sessions (the cookie), logins waiting on
-//! the login page, authorization codes and refresh tokens. Routes decide; these stores remember.
+//! the login page, authorization codes, refresh tokens and the DPoP proofs already used. Routes
+//! decide; these stores remember.
 //!
 //! Every store is bounded (see [`Store`]) and every handle is 256 random bits. Nothing here is
 //! persisted: a restart logs everyone out, as a new tenant would.
 
 mod codes;
+mod dpop_proofs;
 mod refresh;
 mod store;
 
 use std::time::Duration;
 
 pub(crate) use self::codes::{CodeError, CodeGrant, Codes};
+pub(crate) use self::dpop_proofs::SeenProofs;
 pub(crate) use self::refresh::{RefreshError, RefreshGrant, RefreshTokens};
 pub(crate) use self::store::{Store, random_handle};
 use crate::config::IssuerConfig;
@@ -83,6 +86,8 @@ pub(crate) struct Login {
     pub codes: Codes,
     /// Refresh tokens and their families.
     pub refresh: RefreshTokens,
+    /// The DPoP proofs the token endpoint accepted, each usable once.
+    pub dpop_proofs: SeenProofs,
 }
 
 impl Login {
@@ -93,6 +98,7 @@ impl Login {
             pending: Store::new(PENDING_LIFETIME, STORE_CAPACITY),
             codes: Codes::new(config.code_lifetime),
             refresh: RefreshTokens::new(config.refresh_token_lifetime),
+            dpop_proofs: SeenProofs::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Refresh tokens in families: with rotation each use spends the token and issues its successor;
 //! presenting a spent one revokes the whole family, the newest token included (Auth0's reuse
-//! detection, RFC 9700 §4.14.2).
+//! detection, RFC 9700 §4.14.2). A family started with a DPoP proof by a public client is bound
+//! to that proof's key (RFC 9449 §5): each use needs a proof by the same key.
 
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ pub(crate) struct RefreshGrant {
     pub audience: Option<String>,
     pub auth_time: u64,
     pub sid: String,
+    /// The RFC 7638 thumbprint of the DPoP key the family is bound to, if it is.
+    pub jkt: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -35,6 +38,10 @@ pub(crate) enum RefreshError {
     WrongClient,
     /// Already rotated: its family is now revoked.
     Reused,
+    /// Bound to a DPoP key, and used without a proof.
+    ProofRequired,
+    /// Bound to a DPoP key, and used with a proof by another key.
+    OtherKey,
 }
 
 /// The refresh tokens of one tenant.
@@ -60,19 +67,32 @@ impl RefreshTokens {
         )
     }
 
-    /// Uses `token` for `client_id`. With `rotate`, the token is spent and a successor in the
-    /// same family is returned; without, the token stays valid and `None` is returned.
+    /// Uses `token` for `client_id`, with a DPoP proof by the key `proof_jkt` if there was one.
+    /// With `rotate`, the token is spent and a successor in the same family is returned;
+    /// without, the token stays valid and `None` is returned.
+    ///
+    /// The key binding is checked before anything is spent or revoked: someone holding a bound
+    /// token without its key can neither use it nor, by presenting a spent one, revoke the family
+    /// its owner is using.
     pub(crate) fn exchange(
         &self,
         token: &str,
         client_id: &str,
         rotate: bool,
+        proof_jkt: Option<&str>,
     ) -> Result<(RefreshGrant, Option<String>), RefreshError> {
         let used = self
             .0
             .update(token, |slot| {
                 if slot.grant.client_id != client_id {
                     return Err(RefreshError::WrongClient);
+                }
+                match (slot.grant.jkt.as_deref(), proof_jkt) {
+                    (Some(_), None) => return Err(RefreshError::ProofRequired),
+                    (Some(bound), Some(presented)) if bound != presented => {
+                        return Err(RefreshError::OtherKey);
+                    }
+                    _ => {}
                 }
                 if slot.spent {
                     return Err(RefreshError::Reused);
@@ -119,6 +139,7 @@ mod tests {
             audience: None,
             auth_time: 0,
             sid: "s".into(),
+            jkt: None,
         }
     }
 
@@ -126,18 +147,18 @@ mod tests {
     fn rotation_spends_each_token_and_reuse_revokes_the_family() {
         let tokens = RefreshTokens::new(Duration::from_secs(60));
         let (first, family) = tokens.issue(grant());
-        let (used, second) = tokens.exchange(&first, "spa", true).unwrap();
+        let (used, second) = tokens.exchange(&first, "spa", true, None).unwrap();
         assert_eq!(used.family, family);
         let second = second.unwrap();
-        let (_, third) = tokens.exchange(&second, "spa", true).unwrap();
+        let (_, third) = tokens.exchange(&second, "spa", true, None).unwrap();
         let third = third.unwrap();
         // The first token again: refused, and the newest token goes with it.
         assert_eq!(
-            tokens.exchange(&first, "spa", true),
+            tokens.exchange(&first, "spa", true, None),
             Err(RefreshError::Reused)
         );
         assert_eq!(
-            tokens.exchange(&third, "spa", true),
+            tokens.exchange(&third, "spa", true, None),
             Err(RefreshError::Unknown)
         );
     }
@@ -146,8 +167,14 @@ mod tests {
     fn without_rotation_a_token_is_reusable() {
         let tokens = RefreshTokens::new(Duration::from_secs(60));
         let (token, _) = tokens.issue(grant());
-        assert!(tokens.exchange(&token, "spa", false).unwrap().1.is_none());
-        assert!(tokens.exchange(&token, "spa", false).is_ok());
+        assert!(
+            tokens
+                .exchange(&token, "spa", false, None)
+                .unwrap()
+                .1
+                .is_none()
+        );
+        assert!(tokens.exchange(&token, "spa", false, None).is_ok());
     }
 
     #[test]
@@ -155,8 +182,34 @@ mod tests {
         let tokens = RefreshTokens::new(Duration::from_secs(60));
         let (token, _) = tokens.issue(grant());
         assert_eq!(
-            tokens.exchange(&token, "webapp", true),
+            tokens.exchange(&token, "webapp", true, None),
             Err(RefreshError::WrongClient)
         );
+    }
+
+    #[test]
+    fn a_bound_token_needs_its_key_and_a_refusal_spends_nothing() {
+        let tokens = RefreshTokens::new(Duration::from_secs(60));
+        let (first, _) = tokens.issue(RefreshGrant {
+            jkt: Some("key-a".into()),
+            ..grant()
+        });
+        assert_eq!(
+            tokens.exchange(&first, "spa", true, None),
+            Err(RefreshError::ProofRequired)
+        );
+        assert_eq!(
+            tokens.exchange(&first, "spa", true, Some("key-b")),
+            Err(RefreshError::OtherKey)
+        );
+        let (used, second) = tokens.exchange(&first, "spa", true, Some("key-a")).unwrap();
+        assert_eq!(used.jkt.as_deref(), Some("key-a"));
+        // The successor is bound too; the spent token presented without the key revokes nothing.
+        let second = second.unwrap();
+        assert_eq!(
+            tokens.exchange(&first, "spa", true, None),
+            Err(RefreshError::ProofRequired)
+        );
+        assert!(tokens.exchange(&second, "spa", true, Some("key-a")).is_ok());
     }
 }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::apply_faults;
+use super::token::dpop::ALGORITHMS;
 use crate::faults::Endpoint;
 use crate::server::AppState;
 
@@ -29,9 +30,11 @@ async fn serve(state: &AppState, endpoint: Endpoint) -> Response {
 /// `end_session_endpoint`) and the JWKS; the others (device code, MFA, registration, revocation)
 /// are listed as Auth0 lists them, though the mock does not serve them. PKCE is S256 only:
 /// `/authorize` refuses `plain` (RFC 9700 §2.1.1), so unlike Auth0 only S256 is listed. Like
-/// Auth0 there is no `grant_types_supported`, and no `dpop_signing_alg_values_supported` since
-/// the mock does not bind tokens to DPoP keys.
+/// Auth0 there is no `grant_types_supported`. `dpop_signing_alg_values_supported` lists every
+/// proof algorithm the token endpoint verifies; Auth0's tenants document ES256 (what its SDKs
+/// send), which is among them.
 pub(crate) fn document(issuer: &str) -> Value {
+    let dpop_algorithms: Vec<&str> = ALGORITHMS.iter().map(|(name, _)| *name).collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}authorize"),
@@ -66,5 +69,6 @@ pub(crate) fn document(issuer: &str) -> Value {
         "id_token_signing_alg_values_supported": ["HS256", "RS256", "PS256"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "PS256"],
         "end_session_endpoint": format!("{issuer}oidc/logout"),
+        "dpop_signing_alg_values_supported": dpop_algorithms,
     })
 }

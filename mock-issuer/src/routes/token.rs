@@ -1,13 +1,16 @@
 //! `POST /oauth/token`: Auth0's parameters, answers and errors for the client-credentials,
 //! authorization-code and refresh-token grants.
 //!
-//! Every grant starts the same way, here: the body, the grant type, the client's authentication
-//! and whether it may use the grant. Each grant's own rules are in its module; what a user's login
-//! earns (the access token, the ID token, whether a refresh token) is in `user`, shared by the
-//! two user grants.
+//! Every grant starts the same way, here: the body, the grant type, the client's authentication,
+//! whether it may use the grant, and the `DPoP` proof if one was sent (`dpop`): a valid one binds
+//! the access token to its key (`cnf.jkt`, `token_type` `DPoP`). The proof is checked before the
+//! grant's own rules, so a refused proof spends no code and no refresh token. Each grant's own
+//! rules are in its module; what a user's login earns (the access token, the ID token, whether a
+//! refresh token) is in `user`, shared by the two user grants.
 
 mod client_credentials;
 mod code;
+pub(super) mod dpop;
 mod refresh;
 mod refusal;
 mod request;
@@ -91,10 +94,13 @@ fn issue(
     if !client.allows_grant(&grant_type) {
         return Err(Refusal::GrantTypeNotAllowed { grant_type });
     }
+    let endpoint = format!("{}oauth/token", state.issuer());
+    let proof = dpop::check(headers, &endpoint, &state.login().dpop_proofs)?;
+    let jkt = proof.as_ref().map(|proof| proof.jkt.as_str());
     match grant_type.as_str() {
-        CLIENT_CREDENTIALS => client_credentials::issue(state, client, &mut params),
-        AUTHORIZATION_CODE => code::issue(state, client, &mut params),
-        REFRESH_TOKEN => refresh::issue(state, client, &mut params),
+        CLIENT_CREDENTIALS => client_credentials::issue(state, client, &mut params, jkt),
+        AUTHORIZATION_CODE => code::issue(state, client, &mut params, jkt),
+        REFRESH_TOKEN => refresh::issue(state, client, &mut params, jkt),
         // Known to Auth0 and allowed by the tenant file, but not implemented by the mock.
         _ => Err(Refusal::GrantTypeNotAllowed { grant_type }),
     }
@@ -142,6 +148,11 @@ fn authenticate<'c>(
         (None, Some(_)) => Err(Refusal::SecretFromPublicClient),
         (Some(_), _) => Err(Refusal::BadClientCredentials),
     }
+}
+
+/// The answer's `token_type`: `DPoP` for an access token bound to a key, else `Bearer`.
+fn token_type(bound: bool) -> String {
+    if bound { "DPoP" } else { "Bearer" }.to_owned()
 }
 
 /// Signs `spec` with the current key; a failure is ours, logged here and answered `500`.

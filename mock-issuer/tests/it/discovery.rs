@@ -7,6 +7,8 @@ const AUTH0_FIELDS: &[&str] = &[
     "claims_supported",
     "code_challenge_methods_supported",
     "device_authorization_endpoint",
+    // Listed by a tenant with DPoP, as the mock's token endpoint binds tokens to DPoP keys.
+    "dpop_signing_alg_values_supported",
     "end_session_endpoint",
     "id_token_signing_alg_values_supported",
     "issuer",

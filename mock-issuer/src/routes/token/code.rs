@@ -15,7 +15,9 @@ use crate::oauth::TokenResponse;
 use crate::server::AppState;
 
 /// Redeems the code, checks what it is bound to, and issues what the login earns; a refresh token
-/// starts a family that a second use of the code revokes.
+/// starts a family that a second use of the code revokes. With a DPoP proof by the key `jkt` the
+/// access token is bound to it, and so is a public client's refresh token family (RFC 9449 §5:
+/// a confidential client's refresh token is bound to its credentials already).
 ///
 /// The code is spent by any attempt that names it, refused or not (RFC 6749 §10.5): a stolen code
 /// tried without the verifier is then useless to its owner too, which is the safe side.
@@ -23,6 +25,7 @@ pub(super) fn issue(
     state: &AppState,
     client: &ClientConfig,
     params: &mut Params,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, Refusal> {
     let code = params.remove("code").ok_or(Refusal::Missing("code"))?;
     let stores = state.login();
@@ -48,6 +51,7 @@ pub(super) fn issue(
             nonce: grant.nonce.as_deref(),
             auth_time: grant.auth_time,
             sid: &grant.sid,
+            jkt,
         },
     )?;
     let refresh_token = if earned.offline {
@@ -59,6 +63,7 @@ pub(super) fn issue(
             audience: grant.audience.clone(),
             auth_time: grant.auth_time,
             sid: grant.sid.clone(),
+            jkt: jkt.filter(|_| client.is_public()).map(str::to_owned),
         });
         if stores.codes.record_family(&code, &family) {
             // The code was tried again while this answer was being made: the family goes

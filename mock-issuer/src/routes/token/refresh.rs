@@ -1,11 +1,12 @@
 //! The refresh-token grant: a new access token and ID token for the login a refresh token stands
 //! for; with rotation, a new refresh token too, and a spent one presented again revokes its family
-//! (the store does that).
+//! (the store does that). A family bound to a DPoP key needs a proof by that key every time.
 
-use super::refusal::Refusal;
+use super::refusal::{DpopProblem, Refusal};
 use super::request::Params;
 use super::user::{self, Login};
 use crate::config::ClientConfig;
+use crate::login::RefreshError;
 use crate::oauth::TokenResponse;
 use crate::server::AppState;
 
@@ -17,10 +18,15 @@ use crate::server::AppState;
 /// and a refusal would also spend a rotating token on an answer the client could not use. The
 /// refresh token keeps the login's scopes. `redirect_uri` and `audience`, which auth0-spa-js
 /// sends too, are ignored: the token stays for the API of the login.
+///
+/// With a DPoP proof by the key `jkt` the new access token is bound to that key, whether or not
+/// the refresh token is; a refresh token keeps the binding its family started with (a bound one
+/// refuses any other key, and no proof at all, with `400 invalid_dpop_proof`).
 pub(super) fn issue(
     state: &AppState,
     client: &ClientConfig,
     params: &mut Params,
+    jkt: Option<&str>,
 ) -> Result<TokenResponse, Refusal> {
     let token = params
         .remove("refresh_token")
@@ -28,8 +34,12 @@ pub(super) fn issue(
     let (grant, successor) = state
         .login()
         .refresh
-        .exchange(&token, &client.id, client.rotates_refresh_tokens())
-        .map_err(Refusal::InvalidRefreshToken)?;
+        .exchange(&token, &client.id, client.rotates_refresh_tokens(), jkt)
+        .map_err(|error| match error {
+            RefreshError::ProofRequired => Refusal::Dpop(DpopProblem::BoundRefreshWithoutProof),
+            RefreshError::OtherKey => Refusal::Dpop(DpopProblem::BoundRefreshOtherKey),
+            other => Refusal::InvalidRefreshToken(other),
+        })?;
     let scope = match params.get("scope") {
         Some(asked) => narrowed(&grant.scope, asked),
         None => grant.scope.clone(),
@@ -45,6 +55,7 @@ pub(super) fn issue(
             nonce: None,
             auth_time: grant.auth_time,
             sid: &grant.sid,
+            jkt,
         },
     )?;
     Ok(earned.answer(successor))

@@ -3,7 +3,8 @@
 //!
 //! Where Auth0's wording is known it is kept ("Unauthorized", "Invalid authorization code",
 //! "Failed to verify code verifier", "Unknown or invalid refresh token."); like Auth0, one
-//! description covers several causes, and the log line says which (the `Debug` form).
+//! description covers several causes, and the log line says which (the `Debug` form). Auth0
+//! publishes no wording for `invalid_dpop_proof`: those descriptions are ours, one per rule.
 //!
 //! What the client sent stays a field of its own until the description is written for the
 //! client, so a log line can show it escaped (`?`) beside the fixed error code: a CR or LF in an
@@ -65,6 +66,9 @@ pub(crate) enum Refusal {
         #[expect(dead_code, reason = "read by the Debug form, which the log line shows")]
         RefreshError,
     ),
+    /// A `DPoP` proof that cannot be accepted, and why; or a refresh token bound to a DPoP key
+    /// used without a proof by that key.
+    Dpop(DpopProblem),
     /// The login's user is no longer in the tenant.
     UserNotFound,
     /// No API has this identifier.
@@ -106,6 +110,10 @@ impl Refusal {
             Self::ServiceNotFound { .. }
             | Self::NoClientGrant { .. }
             | Self::ScopesNotGranted { .. } => (StatusCode::FORBIDDEN, "access_denied"),
+            Self::Dpop(DpopProblem::TooManyProofs) => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
+            Self::Dpop(_) => (StatusCode::BAD_REQUEST, "invalid_dpop_proof"),
             Self::SigningFailed => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }
@@ -141,6 +149,7 @@ impl Refusal {
             Self::InvalidCode(_) => "Invalid authorization code".to_owned(),
             Self::CodeVerifier(_) => "Failed to verify code verifier".to_owned(),
             Self::InvalidRefreshToken(_) => "Unknown or invalid refresh token.".to_owned(),
+            Self::Dpop(problem) => problem.description().to_owned(),
             Self::UserNotFound => "User not found".to_owned(),
             Self::ServiceNotFound { audience } => format!("Service not found: {audience}"),
             Self::NoClientGrant { audience } => format!(
@@ -180,6 +189,68 @@ pub(crate) enum VerifierProblem {
     Unexpected,
     /// A public client's code without a challenge: nothing would prove the caller is the client.
     NoChallenge,
+}
+
+/// Why a DPoP proof is refused (`400 invalid_dpop_proof`, but for [`DpopProblem::TooManyProofs`]).
+/// Each has a description of its own: a client developer needs to know which rule failed, and
+/// none of them echoes the proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DpopProblem {
+    /// More than one `DPoP` header.
+    TwoHeaders,
+    /// Not a compact JWS of two base64url JSON objects and a signature.
+    Malformed,
+    /// `typ` is not `dpop+jwt`.
+    Type,
+    /// `alg` is not one the mock verifies (none, symmetric, or unsupported).
+    Algorithm,
+    /// `jwk` is missing, holds a private member, or does not fit `alg`.
+    Key,
+    /// The signature is not by `jwk`.
+    Signature,
+    /// No `jti`, or an empty one.
+    MissingJti,
+    /// `htm` is not `POST`.
+    Method,
+    /// `htu` is not the token endpoint.
+    Url,
+    /// `iat` is missing, older than 300 s or more than 30 s ahead.
+    IssuedAt,
+    /// An `ath` claim: no access token is presented to the token endpoint.
+    AccessTokenHash,
+    /// The key's `jti` was used before.
+    Replayed,
+    /// Too many live proofs remembered to take a new one (answered `429`).
+    TooManyProofs,
+    /// A refresh token bound to a DPoP key, presented without a proof.
+    BoundRefreshWithoutProof,
+    /// A refresh token bound to a DPoP key, presented with a proof by another key.
+    BoundRefreshOtherKey,
+}
+
+impl DpopProblem {
+    /// The `error_description`: which rule failed, in words of our own.
+    fn description(self) -> &'static str {
+        match self {
+            Self::TwoHeaders => "Only one DPoP header may be sent",
+            Self::Malformed => "DPoP proof is not a well-formed JWT",
+            Self::Type => "DPoP proof typ must be dpop+jwt",
+            Self::Algorithm => "DPoP proof alg is not supported",
+            Self::Key => "DPoP proof jwk must be a public key of the proof's alg",
+            Self::Signature => "DPoP proof signature is invalid",
+            Self::MissingJti => "DPoP proof must have a jti",
+            Self::Method => "DPoP proof htm must be POST",
+            Self::Url => "DPoP proof htu must be the token endpoint",
+            Self::IssuedAt => "DPoP proof iat is missing, too old or in the future",
+            Self::AccessTokenHash => "DPoP proof for the token endpoint must not have ath",
+            Self::Replayed => "DPoP proof jti has already been used",
+            Self::TooManyProofs => "Too many DPoP proofs in flight; retry later",
+            Self::BoundRefreshWithoutProof => {
+                "The refresh token is bound to a DPoP key: a DPoP proof is required"
+            }
+            Self::BoundRefreshOtherKey => "The refresh token is bound to another DPoP key",
+        }
+    }
 }
 
 impl IntoResponse for Refusal {

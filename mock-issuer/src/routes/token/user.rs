@@ -3,7 +3,7 @@
 //! may be issued.
 
 use super::refusal::Refusal;
-use super::sign;
+use super::{sign, token_type};
 use crate::TokenSpec;
 use crate::config::{
     ApiConfig, ClientConfig, Dialect, IssuerConfig, REFRESH_TOKEN, UserConfig, defaults,
@@ -36,6 +36,8 @@ pub(super) struct Login<'a> {
     pub auth_time: u64,
     /// The login session's public id.
     pub sid: &'a str,
+    /// The DPoP key the access token is bound to, if the request had a proof.
+    pub jkt: Option<&'a str>,
 }
 
 /// What a login earned, signed. No `Debug`: it holds tokens, which must never reach a log.
@@ -44,6 +46,8 @@ pub(super) struct Earned {
     id_token: Option<String>,
     scopes: Vec<String>,
     expires_in: u64,
+    /// The access token is bound to a DPoP key.
+    bound: bool,
     /// `offline_access` was granted: a refresh token may be issued.
     pub offline: bool,
 }
@@ -62,7 +66,7 @@ impl Earned {
             refresh_token: refresh_token.map(Into::into),
             id_token: self.id_token.map(Into::into),
             expires_in: self.expires_in,
-            token_type: "Bearer".to_owned(),
+            token_type: token_type(self.bound),
         }
     }
 }
@@ -98,7 +102,10 @@ pub(super) fn earn(
         && client.allows_grant(REFRESH_TOKEN)
         && api.is_none_or(|api| api.allow_offline_access);
     let scopes = granted_scopes(config, user, api, &requested, offline);
-    let (spec, expires_in) = access_token_spec(state, client, user, api, &scopes);
+    let (mut spec, expires_in) = access_token_spec(state, client, user, api, &scopes);
+    if let Some(jkt) = login.jkt {
+        spec = spec.bound_to_key(jkt);
+    }
     let access_token = sign(state, &spec)?;
     let id_token = if scopes.iter().any(|s| s == OPENID) {
         let id_token = IdToken {
@@ -114,12 +121,13 @@ pub(super) fn earn(
         None
     };
     // Configured names, matched exactly; escaped all the same, like every value in a log line.
-    tracing::info!(client_id = ?client.id, user_id = ?user.id, audience = ?login.audience, scope = ?scopes.join(" "), "issued tokens for a login");
+    tracing::info!(client_id = ?client.id, user_id = ?user.id, audience = ?login.audience, scope = ?scopes.join(" "), dpop = login.jkt.is_some(), "issued tokens for a login");
     Ok(Earned {
         access_token,
         id_token,
         scopes,
         expires_in,
+        bound: login.jkt.is_some(),
         offline,
     })
 }
