@@ -23,6 +23,7 @@
 
 mod contract;
 mod demo;
+mod dpop;
 mod issuer;
 mod pages;
 
@@ -122,6 +123,9 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
 
     let http = Http::new()?;
     let mismatches = check(&http, &issuer, &api_url, demo.as_ref())?;
+    if !issuer.is_tenant() {
+        dpop::print(&binaries.join("mock-issuer"), &issuer.url, &api_url);
+    }
     if options.once {
         drop(servers);
         if mismatches > 0 {
