@@ -21,6 +21,7 @@ use url::Url;
 
 use crate::Error;
 use crate::config::defaults;
+use crate::routes::page::script_json;
 
 /// The page, with [`CONFIG_SLOT`] where its settings go.
 const INDEX_HTML: &str = include_str!("../demo/index.html");
@@ -137,7 +138,7 @@ impl Site {
             &api.origin().ascii_serialization(),
         );
         Ok(Self {
-            index: INDEX_HTML.replacen(CONFIG_SLOT, &script_data(&settings.to_string()), 1),
+            index: INDEX_HTML.replacen(CONFIG_SLOT, &script_json(&settings), 1),
             policy: HeaderValue::from_str(&policy)
                 .map_err(|e| Error::Config(format!("demo app policy: {e}")))?,
         })
@@ -152,12 +153,6 @@ fn web_url(setting: &str, value: &str) -> Result<Url, Error> {
         return Err(invalid("not an http or https URL"));
     }
     Ok(url)
-}
-
-/// `json` made safe inside `<script type="application/json">`: with no `<`, no `</script>` or
-/// `<!--` can end or change the element. Still the same JSON for `JSON.parse`.
-fn script_data(json: &str) -> String {
-    json.replace('<', "\\u003c")
 }
 
 /// Only this origin's script and styles; fetch to itself, the tenant and the API; frames (the

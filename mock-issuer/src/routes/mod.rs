@@ -8,7 +8,8 @@ mod discovery;
 mod jwks;
 mod login_page;
 mod logout;
-mod page;
+// The demo app's page is built with the same escaping.
+pub(crate) mod page;
 mod token;
 mod userinfo;
 
