@@ -32,6 +32,9 @@
 //! | `DPOP_IAT_OFFSET` | how old a DPoP proof's `iat` may be | `300s` |
 //! | `DPOP_IAT_LEEWAY` | how far in the future a DPoP proof's `iat` may be | `30s` |
 //! | `DPOP_REPLAY_STORE` | where used proofs are remembered: `memory`, or `redis://host[:port][/db]` shared by every replica | `memory` |
+//! | `DPOP_NONCE` | require the server's nonce in every proof (RFC 9449 §9), handed out in `DPoP-Nonce` | `false` |
+//! | `DPOP_NONCE_SECRET` | the key nonces are made with (at least 32 bytes), the same on every replica | random per process |
+//! | `DPOP_NONCE_LIFETIME` | a nonce is accepted for one to two of these | `60s` |
 //! | `PUBLIC_URL` | the origin clients reach the API at (`https://api.example.com`), which proofs name | unset |
 //! | `TRUST_FORWARDED_HEADERS` | without `PUBLIC_URL`, take it from `X-Forwarded-Proto` and `X-Forwarded-Host` (only behind a proxy that sets them) | `false` |
 
@@ -40,6 +43,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::auth::dpop::{DEFAULT_NONCE_LIFETIME, DpopNonces, NonceSetupError};
 use crate::auth::dpop_replay::ReplayStoreError;
 use crate::auth::{Algorithm, AuthOptions, DpopOptions, JwksPolicy, ReplayStore, TokenCachePolicy};
 use crate::routes::CorsOrigins;
@@ -313,7 +317,59 @@ fn dpop_options(get: &impl Fn(&str) -> Option<String>) -> Result<DpopOptions, Co
         },
     )?;
     dpop.trust_forwarded_headers = flag(get, "TRUST_FORWARDED_HEADERS")?.unwrap_or(false);
+    dpop.nonces = dpop_nonces(get, dpop.enabled)?;
     Ok(dpop)
+}
+
+/// `DPOP_NONCE`, `DPOP_NONCE_SECRET` and `DPOP_NONCE_LIFETIME`: the server's nonces, or `None`.
+/// Without a secret each process makes its own and says so, since replicas behind one address
+/// would then refuse each other's nonces.
+fn dpop_nonces(
+    get: &impl Fn(&str) -> Option<String>,
+    dpop_enabled: bool,
+) -> Result<Option<DpopNonces>, ConfigError> {
+    let secret = get("DPOP_NONCE_SECRET");
+    let lifetime = duration(get, "DPOP_NONCE_LIFETIME")?;
+    if !flag(get, "DPOP_NONCE")?.unwrap_or(false) {
+        return match (secret.is_some(), lifetime.is_some()) {
+            (true, _) => Err(ConfigError::Conflict(
+                "DPOP_NONCE_SECRET is set but DPOP_NONCE is not true: set DPOP_NONCE=true to use nonces",
+            )),
+            (_, true) => Err(ConfigError::Conflict(
+                "DPOP_NONCE_LIFETIME is set but DPOP_NONCE is not true: set DPOP_NONCE=true to use nonces",
+            )),
+            _ => Ok(None),
+        };
+    }
+    if !dpop_enabled {
+        return Err(ConfigError::Conflict(
+            "DPOP_NONCE=true needs DPOP_ENABLED=true: no proof would carry a nonce while DPoP is disabled",
+        ));
+    }
+    let lifetime = lifetime.unwrap_or(DEFAULT_NONCE_LIFETIME);
+    let nonces = match secret {
+        Some(secret) => DpopNonces::new(secret.as_bytes(), lifetime),
+        None => {
+            tracing::warn!(
+                "DPOP_NONCE=true without DPOP_NONCE_SECRET: this process made its own secret, so \
+                 replicas behind one address refuse each other's nonces; give them all one secret"
+            );
+            DpopNonces::with_random_secret(lifetime)
+        }
+    };
+    nonces.map(Some).map_err(|error| match error {
+        NonceSetupError::ShortSecret => invalid(
+            "DPOP_NONCE_SECRET",
+            "a secret of at least 32 bytes, such as the output of `openssl rand -base64 32`",
+        ),
+        NonceSetupError::ShortLifetime => {
+            invalid("DPOP_NONCE_LIFETIME", "a duration of at least one second")
+        }
+        NonceSetupError::Random => invalid(
+            "DPOP_NONCE_SECRET",
+            "a secret: the system's random generator failed to make one",
+        ),
+    })
 }
 
 /// `DPOP_REPLAY_STORE`: `memory` (any case), or a `redis://` URL with a host.

@@ -2,6 +2,7 @@
 
 use axum::Router;
 use axum::extract::Request;
+use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
@@ -9,7 +10,7 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
-use crate::auth::{self, Authenticator, Claims, Requirement};
+use crate::auth::{self, Authenticator, Claims, DPOP_NONCE, Requirement};
 use crate::message::Message;
 
 /// The public route's message, as the reference sends it.
@@ -81,6 +82,10 @@ impl CorsOrigins {
                 Method::DELETE,
             ])
             .allow_headers(AllowHeaders::mirror_request())
+            // A browser app reads these from a cross-origin answer only when exposed: the
+            // challenge says why a token was refused, and `DPoP-Nonce` is the nonce its next
+            // proof must carry (RFC 9449 §9), which DPoP SDKs retry with.
+            .expose_headers([WWW_AUTHENTICATE, DPOP_NONCE])
     }
 }
 

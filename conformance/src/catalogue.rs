@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 mod dpop;
 
-pub use dpop::{DpopRequest, Htu, ProofHeaders, ProofKey, ProofRecipe, ProofTamper};
+pub use dpop::{DpopRequest, Htu, ProofHeaders, ProofKey, ProofRecipe, ProofTamper, nonce_probe};
 
 /// Whose rule a case checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,6 +246,9 @@ impl Expect {
     /// 401 `invalid_token` on the DPoP challenge: a token sent as DPoP that is not bound to
     /// the proof's key.
     pub const INVALID_DPOP_TOKEN: Expect = Expect::new(401, Challenge::DpopError("invalid_token"));
+    /// 401 `use_dpop_nonce` on the DPoP challenge, with the nonce to use in a `DPoP-Nonce`
+    /// header: a proof without the server's current nonce (RFC 9449 §9).
+    pub const USE_NONCE: Expect = Expect::new(401, Challenge::DpopError("use_dpop_nonce"));
 
     /// `200`, `401 invalid_token`, … for tables.
     pub fn describe(&self) -> String {
@@ -284,6 +287,15 @@ impl Case {
     pub fn needs_dpop(&self) -> bool {
         matches!(self.placement, Placement::Dpop(_))
             || self.recipe.claims.iter().any(|(name, _)| *name == "cnf")
+    }
+}
+
+impl Case {
+    /// Whether the case is about the server's DPoP nonces (its proof's `nonce` is changed):
+    /// only a target that hands nonces out is asked it.
+    pub fn needs_nonces(&self) -> bool {
+        matches!(&self.placement, Placement::Dpop(dpop)
+            if dpop.proof.claims.iter().any(|(name, _)| *name == "nonce"))
     }
 }
 

@@ -115,6 +115,7 @@ pub async fn write(
         if let Placement::Dpop(dpop) = &case.placement {
             let url = format!("{SEED_ORIGIN}{}", case.route.path());
             let request = ProofRequest {
+                nonce: None,
                 method: "GET",
                 url: &url,
                 token: &token,

@@ -27,6 +27,9 @@ pub struct ProofRequest<'a> {
     pub url: &'a str,
     /// The access token the request carries (`ath`).
     pub token: &'a str,
+    /// The nonce the server handed out (RFC 9449 §9), put in the proof's `nonce` before the
+    /// recipe's changes; `None` for a server that hands out none.
+    pub nonce: Option<&'a str>,
 }
 
 /// One key pair of the client.
@@ -144,6 +147,9 @@ impl DpopClient {
             "iat": now(),
             "ath": b64(digest(&SHA256, request.token.as_bytes()).as_ref()),
         }));
+        if let Some(nonce) = request.nonce {
+            claims.insert("nonce".into(), json!(nonce));
+        }
         apply(&mut header, &recipe.header, Value::clone);
         apply(&mut claims, &recipe.claims, Value::clone);
         match recipe.tamper {
@@ -296,6 +302,7 @@ mod tests {
     }
 
     const REQUEST: ProofRequest<'static> = ProofRequest {
+        nonce: None,
         method: "GET",
         url: "http://127.0.0.1:1/api/private",
         // RFC 9449 §7.1's example token.

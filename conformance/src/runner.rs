@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::catalogue::{Case, Challenge, DpopRequest, Origin, Placement, ProofHeaders, Route};
+use crate::catalogue::{
+    Case, Challenge, DpopRequest, Origin, Placement, ProofHeaders, Route, nonce_probe,
+};
 use crate::challenge::Challenges;
 use crate::forge::Forge;
 use crate::proof::ProofRequest;
@@ -24,6 +26,9 @@ pub struct Outcome {
     /// For a replayed DPoP proof, the status its first use got (which must be 200 for the
     /// refusal of the second to mean anything).
     pub first_use: Option<u16>,
+    /// The `DPoP-Nonce` header: the nonce the server wants in the next proof (RFC 9449 §9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_nonce: Option<String>,
 }
 
 /// A case's verdict.
@@ -51,9 +56,23 @@ pub async fn run(target: &str, forge: &Forge<'_>, cases: &[Case]) -> Report {
         .build()
         .expect("a plain HTTP client builds");
     let dpop_advertised = advertises_dpop(&client, target).await;
+    let mut nonce = match dpop_advertised {
+        true => learn_nonce(&client, target, forge).await,
+        false => None,
+    };
+    let nonces_required = nonce.is_some();
     let mut verdicts = Vec::with_capacity(cases.len());
+    let mut not_applicable = 0;
     for case in cases {
-        let outcome = send(&client, target, forge, case).await;
+        if case.needs_nonces() && !nonces_required {
+            not_applicable += 1;
+            continue;
+        }
+        let outcome = send(&client, target, forge, case, nonce.as_deref()).await;
+        // As a client does: the next proof carries the nonce the server last handed out.
+        if let Some(next) = &outcome.dpop_nonce {
+            nonce = Some(next.clone());
+        }
         let failure = judge(case, &outcome);
         verdicts.push(Verdict {
             case: case.clone(),
@@ -64,7 +83,35 @@ pub async fn run(target: &str, forge: &Forge<'_>, cases: &[Case]) -> Report {
     Report {
         verdicts,
         dpop_advertised,
+        nonces_required,
+        not_applicable,
     }
+}
+
+/// The nonce `target` hands out, if it requires one: a valid DPoP request whose proof has no
+/// nonce ([`nonce_probe`]) answered 401 `use_dpop_nonce` with a `DPoP-Nonce` header. `None`
+/// when it is answered otherwise (served: the target asks for no nonce).
+pub async fn learn_nonce(
+    client: &reqwest::Client,
+    target: &str,
+    forge: &Forge<'_>,
+) -> Option<String> {
+    let (recipe, request) = nonce_probe();
+    let url = format!("{}{}", target.trim_end_matches('/'), Route::Private.path());
+    let outcome = send_dpop(client, &url, forge, &forge.token(&recipe), &request, None).await;
+    let asks_for_nonce = outcome
+        .challenge
+        .as_deref()
+        .and_then(Challenges::parse)
+        .and_then(|challenges| {
+            challenges
+                .scheme("DPoP")
+                .map(|dpop| dpop.error() == Some("use_dpop_nonce"))
+        })
+        .unwrap_or(false);
+    outcome
+        .dpop_nonce
+        .filter(|_| outcome.status == 401 && asks_for_nonce)
 }
 
 /// Whether `target` advertises DPoP: a `DPoP` challenge beside the Bearer one when a
@@ -86,6 +133,7 @@ pub async fn send(
     target: &str,
     forge: &Forge<'_>,
     case: &Case,
+    nonce: Option<&str>,
 ) -> Outcome {
     let token = forge.token(&case.recipe);
     let url = format!("{}{}", target.trim_end_matches('/'), case.route.path());
@@ -105,25 +153,29 @@ pub async fn send(
         Placement::HeaderAndQuery => client
             .get(format!("{url}?access_token={token}"))
             .header("authorization", &bearer),
-        Placement::Dpop(dpop) => return send_dpop(client, &url, forge, &token, dpop).await,
+        Placement::Dpop(dpop) => {
+            return send_dpop(client, &url, forge, &token, dpop, nonce).await;
+        }
     };
     exchange(request).await
 }
 
 /// Sends a DPoP request: `Authorization: <scheme> <token>` (the scheme `DPoP`, unless the
-/// case says otherwise) and fresh proofs for `GET url`.
+/// case says otherwise) and fresh proofs for `GET url`, carrying `nonce` if given.
 async fn send_dpop(
     client: &reqwest::Client,
     url: &str,
     forge: &Forge<'_>,
     token: &str,
     dpop: &DpopRequest,
+    nonce: Option<&str>,
 ) -> Outcome {
     let proof = || {
         let request = ProofRequest {
             method: "GET",
             url,
             token,
+            nonce,
         };
         forge.proof(&dpop.proof, &request)
     };
@@ -160,12 +212,17 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Outcome {
             body: None,
             transport_error: Some(error.without_url().to_string()),
             first_use: None,
+            dpop_nonce: None,
         },
         Ok(response) => {
             let status = response.status().as_u16();
             let challenge = response
                 .headers()
                 .get("www-authenticate")
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            let dpop_nonce = response
+                .headers()
+                .get("dpop-nonce")
                 .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
             let body = response
                 .bytes()
@@ -178,6 +235,7 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Outcome {
                 body,
                 transport_error: None,
                 first_use: None,
+                dpop_nonce,
             }
         }
     }
@@ -202,6 +260,10 @@ pub fn judge(case: &Case, outcome: &Outcome) -> Option<String> {
     }
     if let Some(failure) = judge_challenge(&expect.challenge, outcome.challenge.as_deref()) {
         return Some(failure);
+    }
+    // RFC 9449 §9: the refusal hands out the nonce to use.
+    if expect.challenge == Challenge::DpopError("use_dpop_nonce") && outcome.dpop_nonce.is_none() {
+        return Some("use_dpop_nonce without a DPoP-Nonce header".into());
     }
     let message = outcome
         .body
@@ -273,6 +335,12 @@ pub struct Report {
     /// Whether the target advertised DPoP ([`advertises_dpop`]). If not, its DPoP cases are
     /// expected to fail.
     pub dpop_advertised: bool,
+    /// Whether the target asked the probe's proof for a nonce ([`learn_nonce`]): then every
+    /// DPoP case carries the nonce it handed out, and the nonce cases are asked.
+    pub nonces_required: bool,
+    /// Cases not sent because they do not apply: the nonce cases, to a target that hands out
+    /// no nonces ([`Case::needs_nonces`]).
+    pub not_applicable: usize,
 }
 
 impl Report {
@@ -338,6 +406,13 @@ impl Report {
                 describe_outcome(&verdict.outcome),
             );
         }
+        if self.not_applicable > 0 {
+            let _ = writeln!(
+                out,
+                "{} nonce cases not asked: the target hands out no DPoP nonces.",
+                self.not_applicable
+            );
+        }
         let _ = writeln!(out, "{}", self.summary());
         out
     }
@@ -396,7 +471,32 @@ mod tests {
             body: Some(serde_json::json!({"message": "refused"})),
             transport_error: None,
             first_use: None,
+            dpop_nonce: None,
         }
+    }
+
+    #[test]
+    fn use_dpop_nonce_counts_only_with_the_nonce_to_use() {
+        let missing = case("private/dpop-nonce-missing");
+        assert!(missing.needs_nonces() && !case("private/dpop-valid-proof").needs_nonces());
+        let challenge = format!(
+            "DPoP error=\"use_dpop_nonce\", error_description=\"x\", {ALGS}, Bearer realm=\"api\""
+        );
+        let without_header = answer(401, &challenge);
+        assert_eq!(
+            judge(&missing, &without_header).as_deref(),
+            Some("use_dpop_nonce without a DPoP-Nonce header")
+        );
+        let with_header = Outcome {
+            dpop_nonce: Some("AAAA".into()),
+            ..without_header
+        };
+        assert_eq!(judge(&missing, &with_header), None);
+        let as_invalid_proof = Outcome {
+            challenge: Some(challenge.replace("use_dpop_nonce", "invalid_dpop_proof")),
+            ..with_header
+        };
+        assert!(judge(&missing, &as_invalid_proof).is_some());
     }
 
     #[test]
@@ -477,6 +577,8 @@ mod tests {
             failure: Some("status 400 instead of 401".into()),
         };
         let report = |name: &str, dpop_advertised| Report {
+            nonces_required: false,
+            not_applicable: 0,
             verdicts: vec![failed(name)],
             dpop_advertised,
         };

@@ -92,6 +92,10 @@ struct ProofArgs {
     /// token endpoint. (A flag shows in `ps`: use it with development tokens.)
     #[arg(long, value_name = "ACCESS_TOKEN")]
     token: Option<String>,
+    /// The nonce a server handed out in its `DPoP-Nonce` header, for the `nonce` claim (an API
+    /// run with `DPOP_NONCE=true` asks for it).
+    #[arg(long, value_name = "NONCE")]
+    nonce: Option<String>,
 }
 
 /// Who may use the admin surface under `/_mock/` (rotation, faults, counters).
@@ -216,7 +220,12 @@ fn proof(args: &ProofArgs) -> Result<()> {
     let key = DpopKey::load_file(&args.key)?;
     println!(
         "{}",
-        key.proof(&args.method, &args.url, args.token.as_deref())?
+        key.proof_with_nonce(
+            &args.method,
+            &args.url,
+            args.token.as_deref(),
+            args.nonce.as_deref()
+        )?
     );
     Ok(())
 }

@@ -4,7 +4,8 @@
 //!   a server you started (see the conformance binary's `--help`).
 //! - `cargo xtask conformance` alone builds this project's `api` binary, starts it trusting the
 //!   suite's mock issuer, and certifies it with `--strict`: the same path a user takes, run by
-//!   `cargo xtask test` too.
+//!   `cargo xtask test` too. Then again with server DPoP nonces on (`DPOP_NONCE=true`), which
+//!   asks the nonce cases and sends every other DPoP case with the nonce the api handed out.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -57,28 +58,45 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     )
     .run()?;
     let binaries = crate::target_dir(sh).join("debug");
-    let issuer_port = match options.issuer_port {
-        Some(port) => port,
-        None => free_port()?,
-    };
-    let api = start_api(&binaries, issuer_port)?;
-    println!("api binary listening on {}", api.url());
-    let status = Command::new(binaries.join("conformance"))
-        .args(["--target", api.url()])
-        .args(["--issuer-port", &issuer_port.to_string(), "--strict"])
-        .status()
-        .context("running the conformance binary")?;
-    drop(api);
-    if !status.success() {
-        bail!("the api binary does not conform (see the table above)");
+    for (setting, env) in CERTIFIED_SETTINGS {
+        let issuer_port = match options.issuer_port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        let api = start_api(&binaries, issuer_port, env)?;
+        println!("api binary ({setting}) listening on {}", api.url());
+        let status = Command::new(binaries.join("conformance"))
+            .args(["--target", api.url()])
+            .args(["--issuer-port", &issuer_port.to_string(), "--strict"])
+            .status()
+            .context("running the conformance binary")?;
+        drop(api);
+        if !status.success() {
+            bail!("the api binary ({setting}) does not conform (see the table above)");
+        }
     }
     Ok(())
 }
 
-/// Starts the api on a port of the OS's choosing, trusting `http://127.0.0.1:{issuer_port}/`.
-/// It runs outside the repository so a developer's `.env` cannot change what is certified.
-fn start_api(binaries: &Path, issuer_port: u16) -> Result<Server> {
+/// The settings the api binary is certified with, each named, beyond the issuer and audience.
+const CERTIFIED_SETTINGS: [(&str, &[(&str, &str)]); 2] = [
+    ("defaults", &[]),
+    (
+        "DPoP nonces",
+        &[
+            ("DPOP_NONCE", "true"),
+            // Any 32 bytes: one replica needs no shared secret, but without one it says so.
+            ("DPOP_NONCE_SECRET", "conformance-run-dpop-nonce-secret"),
+        ],
+    ),
+];
+
+/// Starts the api on a port of the OS's choosing, trusting `http://127.0.0.1:{issuer_port}/`,
+/// with `env` on top. It runs outside the repository so a developer's `.env` cannot change
+/// what is certified.
+fn start_api(binaries: &Path, issuer_port: u16, env: &[(&str, &str)]) -> Result<Server> {
     let mut api = Command::new(binaries.join("api"));
+    api.envs(env.iter().copied());
     api.current_dir(process::outside_the_repository())
         .env(
             "ISSUER_BASE_URL",

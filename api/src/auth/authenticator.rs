@@ -126,7 +126,9 @@ impl Authenticator {
     /// `required`, a request without a token is refused; without it, such a request passes
     /// unauthenticated. A token that is present but invalid is always refused, with the
     /// challenges [`DpopOptions`](super::DpopOptions) and the client's scheme call for. On success the [`Claims`]
-    /// are in the request's extensions.
+    /// are in the request's extensions, with a [`NextDpopNonce`](super::NextDpopNonce) the
+    /// answer should carry as `DPoP-Nonce` when DPoP nonces are on and the client's is about
+    /// to expire ([`require_auth`](super::require_auth) does so).
     pub async fn authenticate_request(
         &self,
         request: Request,
@@ -160,7 +162,10 @@ impl Authenticator {
         };
         let proof = dpop_binding::proof_for(&credentials, &request, &options.dpop)?;
         let claims = self.verify(&credentials.token).await?;
-        dpop_binding::check(&claims, &credentials, proof, &options.dpop).await?;
+        let next_nonce = dpop_binding::check(&claims, &credentials, proof, &options.dpop).await?;
+        if let Some(next_nonce) = next_nonce {
+            request.extensions_mut().insert(next_nonce);
+        }
         request.extensions_mut().insert(claims);
         Ok(request)
     }

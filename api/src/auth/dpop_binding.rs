@@ -11,8 +11,9 @@
 //! 3. a token with a `cnf` claim sent as a bearer token (RFC 9449 §7.2), or one without
 //!    `cnf.jkt` sent with the DPoP scheme;
 //! 4. the proof against the request: method, URL, the token's hash, the
-//!    `iat` window, every RFC 9449 §4.3 rule. On every request: the token cache never stands in
-//!    for it;
+//!    `iat` window, every RFC 9449 §4.3 rule, and the server's nonce when it hands them out
+//!    (`use_dpop_nonce` with the current one, RFC 9449 §9). On every request: the token cache
+//!    never stands in for it;
 //! 5. the binding: the token's `cnf.jkt` is the thumbprint of the proof's key;
 //! 6. the proof's first use, last, so that only proofs that passed everything are remembered.
 //!    A store that cannot answer fails closed: 503, never an unchecked proof.
@@ -20,11 +21,12 @@
 use std::time::Duration;
 
 use axum::extract::Request;
+use http::HeaderValue;
 use serde_json::Value;
 
 use super::challenge::Scheme;
 use super::claims::{Claims, unix_now};
-use super::dpop::{self, ProofCheck};
+use super::dpop::{self, NonceStatus, ProofCheck};
 use super::error::AuthError;
 use super::options::DpopOptions;
 use super::request_url::request_url;
@@ -97,23 +99,30 @@ pub(crate) fn proof_for<'r>(
     }
 }
 
+/// The next DPoP nonce, for the `DPoP-Nonce` header of a successful answer (RFC 9449 §8.2):
+/// put in a request's extensions by
+/// [`Authenticator::authenticate_request`](super::Authenticator::authenticate_request) when
+/// the proof's nonce is about to expire, and copied onto the response by the middleware.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextDpopNonce(pub HeaderValue);
+
 /// Steps 3 to 6 of the module documentation, for a token verified with `claims` and what
-/// [`proof_for`] found.
+/// [`proof_for`] found; on success, the nonce the answer should hand out, if any.
 pub(crate) async fn check(
     claims: &Claims,
     credentials: &Credentials,
     proof: Option<ProofRequest<'_>>,
     options: &DpopOptions,
-) -> Result<(), AuthError> {
+) -> Result<Option<NextDpopNonce>, AuthError> {
     if !options.enabled {
-        return Ok(());
+        return Ok(None);
     }
     let Some(proof) = proof else {
         // Read from what verification captured: the bearer path never builds the claims tree.
         return if claims.is_bound() {
             Err(BOUND_TOKEN_AS_BEARER)
         } else {
-            Ok(())
+            Ok(None)
         };
     };
     let jkt = confirmation(claims)?;
@@ -127,9 +136,16 @@ pub(crate) async fn check(
             now,
             iat_offset: options.iat_offset,
             iat_leeway: options.iat_leeway,
+            nonces: options.nonces.as_ref(),
         },
     )
-    .map_err(|error| AuthError::InvalidDpopProof(error.description()))?;
+    .map_err(|error| match &options.nonces {
+        Some(nonces) if error.wants_nonce() => AuthError::UseDpopNonce {
+            description: error.description(),
+            nonce: nonces.current(now),
+        },
+        _ => AuthError::InvalidDpopProof(error.description()),
+    })?;
     if checked.jkt != jkt {
         return Err(CONFIRMATION_MISMATCH);
     }
@@ -138,12 +154,25 @@ pub(crate) async fn check(
         .first_use(checked.replay_key, checked.remember_until, now)
         .await
     {
-        Ok(true) => Ok(()),
+        Ok(true) => Ok(next_nonce(checked.nonce, options, now)),
         Ok(false) => Err(REPLAYED),
         Err(_) => Err(AuthError::ReplayStoreUnavailable {
             retry_after: REPLAY_STORE_RETRY_AFTER,
         }),
     }
+}
+
+/// The current nonce, when the proof's was from the window before and is about to expire.
+fn next_nonce(
+    status: Option<NonceStatus>,
+    options: &DpopOptions,
+    now: u64,
+) -> Option<NextDpopNonce> {
+    let nonces = options.nonces.as_ref()?;
+    (status == Some(NonceStatus::Stale))
+        .then(|| HeaderValue::from_str(&nonces.current(now)).ok())
+        .flatten()
+        .map(NextDpopNonce)
 }
 
 /// The token's `cnf.jkt` (RFC 9449 §6.1). Other `cnf` members are allowed beside it, as the

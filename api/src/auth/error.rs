@@ -11,6 +11,9 @@ use http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use super::challenge::Challenges;
 use crate::message::Message;
 
+/// The response header that hands out a DPoP nonce (RFC 9449 §8.1).
+pub const DPOP_NONCE: http::HeaderName = http::HeaderName::from_static("dpop-nonce");
+
 /// A refusal, with everything needed to answer it: status, `WWW-Authenticate` and JSON body.
 ///
 /// Descriptions are written by this crate (or by the developer, for claim checks) and never
@@ -36,6 +39,16 @@ pub enum AuthError {
     /// 401 with `error="invalid_dpop_proof"` (RFC 9449 §7.1; the reference answers 400).
     #[error("{0}")]
     InvalidDpopProof(&'static str),
+    /// A DPoP proof without the server's current nonce, when the api hands nonces out: 401
+    /// with `error="use_dpop_nonce"` on the DPoP challenge and the nonce to use in a
+    /// `DPoP-Nonce` header (RFC 9449 §9).
+    #[error("{description}")]
+    UseDpopNonce {
+        /// Why: no nonce, or one that is not current.
+        description: &'static str,
+        /// The current nonce, for the `DPoP-Nonce` header.
+        nonce: String,
+    },
     /// A valid token that lacks what the route requires: 403 with `error="insufficient_scope"`
     /// and `scope="<required>"`.
     #[error("{description}")]
@@ -93,7 +106,8 @@ impl AuthError {
         match self {
             AuthError::MissingToken
             | AuthError::InvalidToken(_)
-            | AuthError::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
+            | AuthError::InvalidDpopProof(_)
+            | AuthError::UseDpopNonce { .. } => StatusCode::UNAUTHORIZED,
             AuthError::MalformedAuthorization(_) | AuthError::InvalidRequest(_) => {
                 StatusCode::BAD_REQUEST
             }
@@ -131,6 +145,9 @@ impl AuthError {
             AuthError::InvalidDpopProof(description) => {
                 Some(params("invalid_dpop_proof", description))
             }
+            AuthError::UseDpopNonce { description, .. } => {
+                Some(params("use_dpop_nonce", description))
+            }
             AuthError::InsufficientScope {
                 description,
                 required,
@@ -145,8 +162,9 @@ impl AuthError {
         Some(challenges.header(params.as_deref()))
     }
 
-    /// The status, the challenges (and `Retry-After` for a 503) and the body
-    /// `{"message": "<the description>"}`, as the reference sends them.
+    /// The status, the challenges (and `Retry-After` for a 503, `DPoP-Nonce` for
+    /// `use_dpop_nonce`) and the body `{"message": "<the description>"}`, as the reference
+    /// sends them.
     pub fn into_response_with(self, challenges: Challenges) -> Response {
         let message = self.to_string();
         let mut response = (self.status(), Message::new(&message)).into_response();
@@ -164,6 +182,12 @@ impl AuthError {
             let seconds = retry_after.as_secs().max(1);
             headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let AuthError::UseDpopNonce { nonce, .. } = &self {
+            // Our nonces are base64url; nothing else reaches here.
+            if let Ok(value) = HeaderValue::from_str(nonce) {
+                headers.insert(DPOP_NONCE, value);
+            }
+        }
         response
     }
 
@@ -175,6 +199,7 @@ impl AuthError {
             AuthError::InvalidRequest(_) => "invalid_request",
             AuthError::InvalidToken(_) => "invalid_token",
             AuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
+            AuthError::UseDpopNonce { .. } => "use_dpop_nonce",
             AuthError::InsufficientScope { .. } => "insufficient_scope",
             AuthError::PayloadTooLarge => "payload_too_large",
             AuthError::IssuerUnavailable { .. } => "issuer_unavailable",

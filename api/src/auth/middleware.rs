@@ -31,7 +31,8 @@ use super::authenticator::Authenticator;
 use super::authorize::Requirement;
 use super::challenge::Challenges;
 use super::claims::Claims;
-use super::error::AuthError;
+use super::dpop_binding::NextDpopNonce;
+use super::error::{AuthError, DPOP_NONCE};
 
 /// Middleware: refuses requests without a valid token (the reference's `auth()`). The token
 /// is taken from the `Authorization: Bearer` header, an `application/x-www-form-urlencoded`
@@ -66,7 +67,14 @@ async fn run(
     required: bool,
 ) -> Response {
     match authenticator.authenticate_request(request, required).await {
-        Ok(request) => next.run(request).await,
+        Ok(mut request) => {
+            let next_nonce = request.extensions_mut().remove::<NextDpopNonce>();
+            let mut response = next.run(request).await;
+            if let Some(NextDpopNonce(nonce)) = next_nonce {
+                response.headers_mut().insert(DPOP_NONCE, nonce);
+            }
+            response
+        }
         Err(refused) => refusal(refused.error, refused.challenges),
     }
 }

@@ -40,8 +40,9 @@ pub use discovery::{
     DiscoveryError, Metadata, MetadataError, is_acceptable_url as is_acceptable_issuer_url,
     metadata_urls, parse_metadata,
 };
+pub use dpop_binding::NextDpopNonce;
 pub use dpop_replay::ReplayStore;
-pub use error::{AuthError, Refusal};
+pub use error::{AuthError, DPOP_NONCE, Refusal};
 pub use fetch::FetchError;
 pub use jwks::{
     JwksError, KeySet, MAX_KEYS, MAX_MODULUS_BITS, MIN_MODULUS_BITS, Selection, VerificationKey,

@@ -6,6 +6,7 @@ use url::Url;
 
 use super::algorithm::Algorithm;
 use super::challenge::Offered;
+use super::dpop::DpopNonces;
 use super::dpop_replay::ReplayStore;
 
 /// Settings of the authentication core. Start from [`AuthOptions::new`] and adjust fields.
@@ -83,6 +84,12 @@ pub struct DpopOptions {
     /// proxy that sets both and drops them from clients: anyone else can forge them. Default:
     /// off, and then the URL is `http://` and the request's `Host`.
     pub trust_forwarded_headers: bool,
+    /// Server-provided nonces (RFC 9449 §9): every proof must carry a current one. A proof
+    /// without it is answered 401 `use_dpop_nonce` with the nonce in a `DPoP-Nonce` header,
+    /// and an answer to a proof whose nonce is about to expire carries the next one. Replicas
+    /// behind one address must be given the same secret ([`DpopNonces::new`]). Needs
+    /// `enabled`. Default: off.
+    pub nonces: Option<DpopNonces>,
 }
 
 impl Default for DpopOptions {
@@ -95,6 +102,7 @@ impl Default for DpopOptions {
             replay_store: ReplayStore::default(),
             public_url: None,
             trust_forwarded_headers: false,
+            nonces: None,
         }
     }
 }
@@ -109,11 +117,14 @@ impl DpopOptions {
         }
     }
 
-    /// Refuses options that cannot work: required while disabled, a public URL that is not an
+    /// Refuses options that cannot work: required or nonces while disabled, a public URL that is not an
     /// origin ([`DpopOptions::is_acceptable_public_url`]).
     pub fn check(&self) -> Result<(), OptionsError> {
         if self.required && !self.enabled {
             return Err(OptionsError::DpopRequiredButDisabled);
+        }
+        if self.nonces.is_some() && !self.enabled {
+            return Err(OptionsError::DpopNonceButDisabled);
         }
         if self
             .public_url
@@ -240,6 +251,9 @@ pub enum OptionsError {
     /// DPoP required while disabled: nothing could be accepted.
     #[error("DPoP cannot be required while it is disabled")]
     DpopRequiredButDisabled,
+    /// DPoP nonces asked for while DPoP is disabled: no proof would ever carry one.
+    #[error("DPoP nonces cannot be asked for while DPoP is disabled")]
+    DpopNonceButDisabled,
     /// A [`DpopOptions::public_url`] that is not an http(s) origin.
     #[error("the public URL must be an http(s) origin such as https://api.example.com")]
     PublicUrl,

@@ -26,24 +26,24 @@ const PROTECTED: [&str; 2] = ["/api/private", "/api/private-scoped"];
 const BOUND_AS_BEARER: &str = "A DPoP-bound access token must be sent with the DPoP scheme";
 
 /// The quickstart app with `options`, and its authenticator (for the cache's counters).
-async fn spawn(options: AuthOptions) -> (TestApp, Authenticator) {
+pub(crate) async fn spawn(options: AuthOptions) -> (TestApp, Authenticator) {
     let authenticator = Authenticator::new(options).expect("valid options");
     let app = spawn_router(api::app(authenticator.clone(), &CorsOrigins::default())).await;
     (app, authenticator)
 }
 
 /// A client with a DPoP key, a token bound to it, and the app it calls.
-struct Client {
-    app: TestApp,
-    authenticator: Authenticator,
-    issuer: TestIssuer,
-    key: ProofKey,
-    token: String,
+pub(crate) struct Client {
+    pub(crate) app: TestApp,
+    pub(crate) authenticator: Authenticator,
+    pub(crate) issuer: TestIssuer,
+    pub(crate) key: ProofKey,
+    pub(crate) token: String,
 }
 
 impl Client {
     /// The app with the default options but `dpop`, and a client with a bound token.
-    async fn start(dpop: DpopOptions) -> Client {
+    pub(crate) async fn start(dpop: DpopOptions) -> Client {
         let issuer = TestIssuer::start().await;
         let mut options = options(&issuer);
         options.dpop = dpop;
@@ -60,7 +60,7 @@ impl Client {
     }
 
     /// The URL the client addresses: the one its proofs name.
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.app.address)
     }
 
@@ -71,7 +71,7 @@ impl Client {
     }
 
     /// GET `path` with `Authorization: DPoP <token>` and these `DPoP` headers.
-    async fn send(&self, path: &str, token: &str, proofs: &[&str]) -> Response {
+    pub(crate) async fn send(&self, path: &str, token: &str, proofs: &[&str]) -> Response {
         let mut request = self
             .app
             .request(reqwest::Method::GET, path)
@@ -83,7 +83,7 @@ impl Client {
     }
 
     /// GET `path` with the client's token and a fresh proof.
-    async fn get(&self, path: &str) -> Response {
+    pub(crate) async fn get(&self, path: &str) -> Response {
         self.get_with(path, &self.token).await
     }
 
@@ -99,7 +99,7 @@ fn bound_token(issuer: &TestIssuer, key: &ProofKey) -> String {
     issuer.token_with(json!({"cnf": {"jkt": key.thumbprint()}}))
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     u64::try_from(now()).expect("a clock after 1970")
 }
 
@@ -116,7 +116,7 @@ fn dpop_error(code: &str, description: &str) -> String {
 }
 
 /// The answer to a DPoP request refused with `code` and `description`: 401.
-fn dpop_refused(code: &str, description: &str) -> Answer {
+pub(crate) fn dpop_refused(code: &str, description: &str) -> Answer {
     Answer {
         status: 401,
         challenge: Some(dpop_error(code, description)),
@@ -556,7 +556,7 @@ async fn forwarded_headers_are_ignored_unless_trusted() {
 }
 
 /// The configuration from the required variables and `pairs`.
-fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+pub(crate) fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let mut variables: HashMap<&str, &str> = [
         ("ISSUER_BASE_URL", "https://tenant.auth0.com"),
         ("AUDIENCE", "https://quickstarts/api"),

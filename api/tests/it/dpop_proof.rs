@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use api::auth::dpop::{
-    ALGORITHMS, CheckedProof, MAX_JTI_BYTES, MAX_PROOF_BYTES, ProofCheck, ProofError, check_proof,
-    thumbprint,
+    ALGORITHMS, CheckedProof, DpopNonces, MAX_JTI_BYTES, MAX_PROOF_BYTES, MIN_NONCE_SECRET_BYTES,
+    NonceStatus, ProofCheck, ProofError, check_proof, thumbprint,
 };
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
@@ -221,6 +221,7 @@ fn request() -> ProofCheck<'static> {
         now: NOW,
         iat_offset: Duration::from_secs(300),
         iat_leeway: Duration::from_secs(30),
+        nonces: None,
     }
 }
 
@@ -828,8 +829,87 @@ fn ath_must_hash_the_presented_token() {
     );
 }
 
+/// Nonces keyed with a fixed secret, in one-minute windows.
+fn nonces_keyed(secret: u8) -> DpopNonces {
+    DpopNonces::new(&[secret; MIN_NONCE_SECRET_BYTES], Duration::from_secs(60))
+        .expect("a valid nonce setting")
+}
+
 #[test]
-fn nonce_and_other_claims_are_ignored() {
+fn with_nonces_on_a_proof_must_carry_a_current_one() {
+    let nonces = nonces_keyed(7);
+    let with_nonces = ProofCheck {
+        nonces: Some(&nonces),
+        ..request()
+    };
+    let with_nonce = |nonce: Value| {
+        let key = ProofKey::new("ES256");
+        let mut claims = valid_claims();
+        claims["nonce"] = nonce;
+        check_proof(&key.sign(&key.header(), &claims), &with_nonces)
+    };
+    let current = with_nonce(json!(nonces.current(NOW))).expect("the current nonce");
+    assert_eq!(current.nonce, Some(NonceStatus::Current));
+    let stale = with_nonce(json!(nonces.current(NOW - 60))).expect("the last window's nonce");
+    assert_eq!(stale.nonce, Some(NonceStatus::Stale));
+    let missing = check_proof(
+        &ProofKey::new("ES256").proof("GET", URL, TOKEN, NOW),
+        &with_nonces,
+    );
+    assert_eq!(missing, Err(ProofError::NonceMissing));
+    assert_eq!(with_nonce(json!(7)), Err(ProofError::NonceMissing));
+    for refused in [
+        json!(nonces.current(NOW - 120)),
+        json!(nonces.current(NOW + 120)),
+        json!(nonces_keyed(8).current(NOW)),
+        json!("server-nonce"),
+        json!(""),
+    ] {
+        assert_eq!(
+            with_nonce(refused.clone()),
+            Err(ProofError::NonceInvalid),
+            "{refused}"
+        );
+    }
+    assert!(ProofError::NonceMissing.wants_nonce() && ProofError::NonceInvalid.wants_nonce());
+    assert!(!ProofError::Ath.wants_nonce());
+}
+
+#[test]
+fn a_proof_wrong_in_another_way_is_told_so_before_the_nonce_is_asked_for() {
+    let nonces = nonces_keyed(7);
+    let with_nonces = ProofCheck {
+        nonces: Some(&nonces),
+        ..request()
+    };
+    let key = ProofKey::new("ES256");
+    let mut claims = valid_claims();
+    claims["ath"] = json!(ath("another.token.value"));
+    assert_eq!(
+        check_proof(&key.sign(&key.header(), &claims), &with_nonces),
+        Err(ProofError::Ath)
+    );
+    // A bad signature is checked last: a proof without a nonce asks for one first, and one
+    // with a current nonce is refused for its signature.
+    let unsigned = |claims: &Value| {
+        let proof = key.sign(&key.header(), claims);
+        let (signing_input, _) = proof.rsplit_once('.').unwrap();
+        format!("{signing_input}.{}", b64(&[1; 64]))
+    };
+    assert_eq!(
+        check_proof(&unsigned(&valid_claims()), &with_nonces),
+        Err(ProofError::NonceMissing)
+    );
+    let mut claims = valid_claims();
+    claims["nonce"] = json!(nonces.current(NOW));
+    assert_eq!(
+        check_proof(&unsigned(&claims), &with_nonces),
+        Err(ProofError::Signature)
+    );
+}
+
+#[test]
+fn without_nonces_a_proofs_nonce_and_other_claims_are_ignored() {
     let proof = check_edited(|_, claims| {
         claims["nonce"] = json!("server-nonce");
         claims["extra"] = json!({"nested": [1, 2]});

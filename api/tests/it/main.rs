@@ -6,6 +6,7 @@ mod config;
 mod connection_slots;
 mod discovery;
 mod dpop;
+mod dpop_nonce;
 mod dpop_proof;
 mod dpop_replicas;
 mod helpers;

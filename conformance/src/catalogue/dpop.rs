@@ -174,6 +174,7 @@ pub(super) fn cases(b: &mut Builder) {
     refused_proofs(b);
     refused_requests(b);
     bindings(b);
+    nonces(b);
     // The scope check is the same whatever the scheme: 403 `insufficient_scope` on the Bearer
     // challenge alone, as the original answers: CONTRACT.md §11 row 11.
     b.scope_refused_as(
@@ -323,6 +324,37 @@ fn refused_requests(b: &mut Builder) {
             Expect::INVALID_PROOF,
         );
     }
+}
+
+/// Proofs without the server's current nonce, for a target that hands nonces out (RFC 9449
+/// §9): 401 `use_dpop_nonce` on the DPoP challenge with the nonce to use in `DPoP-Nonce`, where
+/// the original has no nonces: CONTRACT.md §11 row 13. Every other DPoP case carries the nonce
+/// the target handed out; a target that hands out none is not asked these
+/// ([`Case::needs_nonces`](super::Case::needs_nonces)).
+fn nonces(b: &mut Builder) {
+    for (what, nonce) in [
+        ("nonce-missing", Val::Remove),
+        // Well-formed base64url of the right length for this project's nonces, minted by no one.
+        (
+            "nonce-not-the-servers",
+            Val::Set(json!("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
+        ),
+        ("nonce-not-a-string", Val::Set(json!(7))),
+    ] {
+        b.dpop(
+            what,
+            Origin::Project,
+            bound_to("{jkt}"),
+            DpopRequest::new(with_claim("nonce", nonce)),
+            Expect::USE_NONCE,
+        );
+    }
+}
+
+/// A valid DPoP request on `/api/private` whose proof carries no nonce: the runner sends it
+/// first to learn whether the target hands nonces out, and the nonce to use.
+pub fn nonce_probe() -> (Recipe, DpopRequest) {
+    (bound_to("{jkt}"), DpopRequest::new(ProofRecipe::valid()))
 }
 
 /// The binding between token and proof: 401 `invalid_token` on the scheme the client used,

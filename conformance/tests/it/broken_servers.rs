@@ -97,7 +97,8 @@ async fn a_server_without_dpop_fails_exactly_the_dpop_cases_as_expected() {
     assert!(!report.dpop_advertised, "{}", report.table());
     let expected: Vec<&str> = cases
         .iter()
-        .filter(|case| case.needs_dpop())
+        // The nonce cases are not asked of a server that hands out no nonces.
+        .filter(|case| case.needs_dpop() && !case.needs_nonces())
         .map(|case| case.name.as_str())
         .collect();
     assert!(expected.len() > 50);

@@ -181,6 +181,21 @@ impl DpopKey {
         url: &str,
         access_token: Option<&str>,
     ) -> Result<String, Error> {
+        self.proof_with_nonce(method, url, access_token, None)
+    }
+
+    /// As [`DpopKey::proof`], with `nonce` as the `nonce` claim when given: the value a server
+    /// handed out in its `DPoP-Nonce` header (RFC 9449 §8, §9).
+    ///
+    /// # Errors
+    /// As [`DpopKey::proof`].
+    pub fn proof_with_nonce(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> Result<String, Error> {
         let htu = htu(url).ok_or_else(|| Error::Key(format!("not an http(s) URL: {url}")))?;
         let mut claims = json!({
             "jti": random_handle(),
@@ -190,6 +205,9 @@ impl DpopKey {
         });
         if let Some(token) = access_token {
             claims["ath"] = access_token_hash(token).into();
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = nonce.into();
         }
         self.sign_claims(&claims)
     }

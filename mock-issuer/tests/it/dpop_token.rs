@@ -638,7 +638,7 @@ fn a_key_file_other_users_can_read_signs_nothing() {
 }
 
 #[test]
-fn a_cli_proof_verifies_and_carries_the_request_and_the_token_hash() {
+fn a_cli_proof_verifies_and_carries_the_request_the_token_hash_and_a_nonce() {
     // Arrange
     let (path, _) = new_key_file("dpop-cli-proof");
     let path = path.as_str();
@@ -653,6 +653,8 @@ fn a_cli_proof_verifies_and_carries_the_request_and_the_token_hash() {
         "HTTP://API.example.com:443/api/private?x=1#top",
         "--token",
         token,
+        "--nonce",
+        "server-nonce-1",
     ]);
     let second = run(&["proof", "--key", path, "--url", "http://a.example/"]);
 
@@ -679,12 +681,14 @@ fn a_cli_proof_verifies_and_carries_the_request_and_the_token_hash() {
             .as_str()
     );
     assert!(claims["iat"].as_u64().expect("iat").abs_diff(now()) < 60);
+    assert_eq!(claims["nonce"], "server-nonce-1");
     let (_, second) = decode(second.trim());
     assert!(
         second["jti"].is_string() && second["jti"] != claims["jti"],
         "{second}"
     );
     assert!(second.get("ath").is_none(), "{second}");
+    assert!(second.get("nonce").is_none(), "{second}");
 }
 
 #[test]

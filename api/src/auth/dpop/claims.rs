@@ -1,5 +1,5 @@
-//! The proof's claims (RFC 9449 §4.2) checked against the request: `jti`, `htm`, `htu`, `iat`
-//! and `ath`. `nonce` is not read: this api issues no server nonces.
+//! The proof's claims (RFC 9449 §4.2) checked against the request: `jti`, `htm`, `htu`, `iat`,
+//! `ath`, and `nonce` when the api hands out nonces (RFC 9449 §9).
 
 use std::borrow::Cow;
 
@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::htu::normalize_htu;
+use super::nonce::NonceStatus;
 use super::{MAX_JTI_BYTES, ProofCheck, ProofError};
 use crate::auth::jose::HEADER_LIMITS;
 use crate::auth::jose::json::{self, Captured, Document, Members};
@@ -19,6 +20,9 @@ pub(super) struct ProofClaims<'de> {
     pub jti: Cow<'de, str>,
     /// When the proof was made, in Unix seconds (a NumericDate may have a fraction).
     pub iat: f64,
+    /// How the proof's `nonce` stands, when the api hands out nonces; never
+    /// [`NonceStatus::Invalid`], which is refused.
+    pub nonce: Option<NonceStatus>,
 }
 
 /// The members read from the payload; every other member is checked by the strict scan and
@@ -30,6 +34,7 @@ struct ClaimScan<'de> {
     htu: Option<Captured<'de>>,
     iat: Option<Captured<'de>>,
     ath: Option<Captured<'de>>,
+    nonce: Option<Captured<'de>>,
 }
 
 impl<'de> Members<'de> for ClaimScan<'de> {
@@ -40,6 +45,7 @@ impl<'de> Members<'de> for ClaimScan<'de> {
             "htu" => Some(&mut self.htu),
             "iat" => Some(&mut self.iat),
             "ath" => Some(&mut self.ath),
+            "nonce" => Some(&mut self.nonce),
             _ => None,
         }
     }
@@ -95,5 +101,17 @@ pub(super) fn check_claims<'de>(
     if string(claims.ath, ProofError::Ath)? != expected_ath {
         return Err(ProofError::Ath);
     }
-    Ok(ProofClaims { jti, iat })
+    // Last among the claims: a proof wrong in another way is told so first, and a client that
+    // has no nonce yet learns it before any signature is checked (RFC 9449 §9).
+    let nonce = match check.nonces {
+        None => None,
+        Some(nonces) => {
+            let nonce = string(claims.nonce, ProofError::NonceMissing)?;
+            match nonces.check(&nonce, check.now) {
+                NonceStatus::Invalid => return Err(ProofError::NonceInvalid),
+                status => Some(status),
+            }
+        }
+    };
+    Ok(ProofClaims { jti, iat, nonce })
 }

@@ -1,5 +1,5 @@
 //! DPoP proofs (RFC 9449 §4.3): parsing and checking a proof, the key thumbprint it binds to
-//! (RFC 7638), and the `htu` URL normalisation.
+//! (RFC 7638), the `htu` URL normalisation, and the server's nonces (RFC 9449 §9).
 //!
 //! [`check_proof`] is pure: it reads the proof and what the request says, and answers with the
 //! proof key's thumbprint (for the token's `cnf.jkt`) and the replay key a store must see only
@@ -19,9 +19,14 @@ mod claims;
 mod header;
 mod htu;
 mod jwk;
+mod nonce;
 mod refusal;
 
 pub use htu::normalize_htu;
+pub use nonce::{
+    DEFAULT_LIFETIME as DEFAULT_NONCE_LIFETIME, DpopNonces,
+    MIN_SECRET_BYTES as MIN_NONCE_SECRET_BYTES, NonceSetupError, NonceStatus,
+};
 pub use refusal::ProofError;
 
 /// The proof `alg` values accepted, in the order the challenge's `algs="…"` lists them: the
@@ -55,6 +60,9 @@ pub struct ProofCheck<'a> {
     pub iat_offset: Duration,
     /// How far in the future a proof's `iat` may be, for clock skew (the api's default: 30 s).
     pub iat_leeway: Duration,
+    /// The nonces the proof's `nonce` must be one of, when the api hands them out (the api's
+    /// default: none, and a proof's `nonce` is not read).
+    pub nonces: Option<&'a DpopNonces>,
 }
 
 /// A proof that passed every check.
@@ -68,14 +76,17 @@ pub struct CheckedProof {
     /// Until when (Unix seconds) the replay key must be remembered: `iat + offset + leeway`,
     /// after which the proof is refused as too old anyway.
     pub remember_until: u64,
+    /// How the proof's nonce stands, when nonces are asked for: [`NonceStatus::Stale`] means
+    /// the answer should carry the current nonce.
+    pub nonce: Option<NonceStatus>,
 }
 
 /// Checks `proof` (the `DPoP` header's value) against the request, as RFC 9449 §4.3 says:
 /// one compact JWS of at most [`MAX_PROOF_BYTES`]; `typ` `dpop+jwt`; `alg` on [`ALGORITHMS`];
 /// a public `jwk` of the type and curve `alg` needs; `jti`, `htm`, `htu`, `iat` within
-/// `[now - iat_offset, now + iat_leeway]` and `ath` as the request says; and the signature,
-/// by the `jwk`. The claims are checked before the signature, so a stale or misdirected proof
-/// costs no signature check.
+/// `[now - iat_offset, now + iat_leeway]` and `ath` as the request says; a current `nonce`
+/// when [`ProofCheck::nonces`] is set; and the signature, by the `jwk`. The claims are checked
+/// before the signature, so a stale or misdirected proof costs no signature check.
 pub fn check_proof(proof: &str, check: &ProofCheck<'_>) -> Result<CheckedProof, ProofError> {
     if proof.len() > MAX_PROOF_BYTES {
         return Err(ProofError::TooLarge);
@@ -107,6 +118,7 @@ pub fn check_proof(proof: &str, check: &ProofCheck<'_>) -> Result<CheckedProof, 
         replay_key: replay_key(&jkt, &claims.jti),
         jkt,
         remember_until,
+        nonce: claims.nonce,
     })
 }
 

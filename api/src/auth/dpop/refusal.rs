@@ -53,9 +53,21 @@ pub enum ProofError {
     IatOutsideWindow,
     /// `ath` is missing, not a string, or not base64url(SHA-256(access token)).
     Ath,
+    /// The api hands out nonces and the proof has no `nonce` string: answered
+    /// `use_dpop_nonce` with the current nonce (RFC 9449 §9), not `invalid_dpop_proof`.
+    NonceMissing,
+    /// The proof's `nonce` is not one the api handed out, or its window has closed: answered
+    /// `use_dpop_nonce` with the current nonce.
+    NonceInvalid,
 }
 
 impl ProofError {
+    /// Whether the refusal asks for the server's nonce (`use_dpop_nonce`) rather than
+    /// rejecting the proof (`invalid_dpop_proof`).
+    pub fn wants_nonce(self) -> bool {
+        matches!(self, ProofError::NonceMissing | ProofError::NonceInvalid)
+    }
+
     /// The fixed description, as a `'static` string for the challenge and the body.
     pub fn description(self) -> &'static str {
         match self {
@@ -80,6 +92,11 @@ impl ProofError {
             ProofError::Iat => "DPoP proof 'iat' is missing or not a number",
             ProofError::IatOutsideWindow => "DPoP proof 'iat' is outside the acceptable window",
             ProofError::Ath => "DPoP proof 'ath' does not match the access token",
+            // RFC 9449 §9's wording.
+            ProofError::NonceMissing => "Resource server requires nonce in DPoP proof",
+            ProofError::NonceInvalid => {
+                "DPoP proof 'nonce' is not current; use the DPoP-Nonce given"
+            }
         }
     }
 }
