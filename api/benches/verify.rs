@@ -1,12 +1,15 @@
 //! Micro-benchmarks of token verification: the full pipeline against a bare RSA-2048 PKCS#1
 //! v1.5 SHA-256 check with the same backend (aws-lc), the rejection paths (among them the
 //! costliest hostile tokens of the largest size accepted), the verified-token cache's hit path,
-//! and the bare RS256 signing the mock issuer does per token.
+//! and the bare RS256 signing the mock issuer does per token; and DPoP's costs: the proof check,
+//! a DPoP request against a bearer one ([`dpop`]) and the replay store's ([`replay_cost`]).
 //!
 //! `Authenticator::verify` needs its keys cached, so a real JWKS server (wiremock on a port of
 //! the OS's choosing) runs inside the benchmark and each authenticator is warmed up once; after
 //! that every measured call completes without waiting (checked: see [`ready`]).
-//! `cargo xtask bench` runs these and reads the medians from `target/criterion`.
+//! `cargo xtask bench` runs these and reads the medians from `target/criterion`, the paired
+//! ratios from `target/bench/paired.txt` and the replay store's figures from
+//! `target/bench/replay.txt`.
 //!
 //! Time is the benchmark thread's CPU time, not wall time: the machines this runs on have two
 //! cores shared with compilers and test suites, and wall time would count every preemption.
@@ -33,6 +36,16 @@ use serde_json::json;
     reason = "the benchmarks use only part of the support they share with the tests"
 )]
 mod support;
+
+/// The `redis-server` harness of the replay store's tests, for the Redis store's figures.
+#[path = "../src/auth/dpop_replay/redis_server.rs"]
+mod redis_server;
+
+// In a directory of their own: a file directly in `benches/` would be a benchmark target.
+#[path = "verify/dpop.rs"]
+mod dpop;
+#[path = "verify/replay_cost.rs"]
+mod replay_cost;
 
 use support::claims::{AUDIENCE, claims, now, with};
 use support::issuer::TestIssuer;
@@ -139,14 +152,8 @@ impl Setup {
             .build()
             .expect("runtime");
         let issuer = runtime.block_on(TestIssuer::start());
-        let authenticator = |capacity: usize| {
-            let mut options = AuthOptions::new(issuer.url().parse().expect("URL"), AUDIENCE);
-            // An unknown kid refetches once, while warming up; the rest of the run is inside
-            // the cooldown, which is the steady state an attacker's invented kids meet.
-            options.jwks.cooldown = Duration::from_secs(3600);
-            options.token_cache.capacity = capacity;
-            Authenticator::new(options).expect("options")
-        };
+        let authenticator =
+            |capacity| Authenticator::new(options(&issuer, capacity)).expect("options");
         let setup = Setup {
             cached: authenticator(4096),
             uncached: authenticator(0),
@@ -163,6 +170,12 @@ impl Setup {
         setup
     }
 
+    /// The options of an authenticator of this issuer's tokens, with a token cache of
+    /// `capacity` (0: none).
+    fn options(&self, capacity: usize) -> AuthOptions {
+        options(&self.issuer, capacity)
+    }
+
     fn verify(&self, authenticator: &Authenticator, token: &str) -> Result<Claims, AuthError> {
         let _context = self.runtime.enter();
         ready(authenticator.verify(token))
@@ -175,6 +188,21 @@ impl Setup {
             other => panic!("expected a refusal, got {other:?}"),
         }
     }
+}
+
+/// The options of an authenticator of `issuer`'s tokens, with a token cache of `capacity`.
+fn options(issuer: &TestIssuer, capacity: usize) -> AuthOptions {
+    let mut options = AuthOptions::new(issuer.url().parse().expect("URL"), AUDIENCE);
+    // An unknown kid refetches once, while warming up; the rest of the run is inside the
+    // cooldown, which is the steady state an attacker's invented kids meet.
+    options.jwks.cooldown = Duration::from_secs(3600);
+    options.token_cache.capacity = capacity;
+    options
+}
+
+/// Seconds since the epoch, unsigned.
+fn unix_now() -> u64 {
+    u64::try_from(now()).expect("a clock after 1970")
 }
 
 /// The largest token `verify` takes: `AuthOptions::max_token_bytes`' default.
@@ -309,7 +337,8 @@ impl Tokens {
     }
 }
 
-/// Bare RSA-2048 PKCS #1 v1.5 SHA-256 verification of the valid token: the baseline.
+/// The bare signature verification of one JWS, its key parsed once: the baselines. RSA-2048
+/// PKCS #1 v1.5 SHA-256 of the valid token for verification; ES256 of a proof for DPoP.
 struct Bare {
     key: ParsedPublicKey,
     signing_input: Vec<u8>,
@@ -317,10 +346,16 @@ struct Bare {
 }
 
 impl Bare {
-    fn new(valid: &str) -> Bare {
-        let (signing_input, signature) = valid.rsplit_once('.').expect("three segments");
+    /// The valid token's RSA verification.
+    fn rsa(valid: &str) -> Bare {
+        Bare::new(parsed(TestKey::primary()), valid)
+    }
+
+    /// `jws`'s verification with `key`.
+    fn new(key: ParsedPublicKey, jws: &str) -> Bare {
+        let (signing_input, signature) = jws.rsplit_once('.').expect("three segments");
         let bare = Bare {
-            key: parsed(TestKey::primary()),
+            key,
             signing_input: signing_input.as_bytes().to_vec(),
             signature: URL_SAFE_NO_PAD.decode(signature).expect("base64url"),
         };
@@ -336,15 +371,30 @@ impl Bare {
 }
 
 fn benchmarks(c: &mut Criterion<ThreadCpu>) {
+    // First, while no other benchmark has left freed memory for the store to reuse.
+    let memory_bytes_per_proof = replay_cost::memory_bytes_per_proof();
     let setup = Setup::new();
     let tokens = Tokens::new(&setup);
     tokens.check_refusals(&setup);
-    let bare = Bare::new(&tokens.valid);
+    let bare = Bare::rsa(&tokens.valid);
 
     bench_verify(c, &setup, &tokens, &bare);
     bench_reject(c, &setup, &tokens);
-    write_paired_ratios(&setup, &tokens, &bare);
+    let mut paired = paired_ratios(&setup, &tokens, &bare);
     bench_sign(c, &bare);
+    let client = dpop::Client::new(&setup);
+    paired.push_str(&dpop::benchmarks(c, &setup, &client));
+    let redis = replay_cost::redis_cost(&setup, &client);
+    write_figures(
+        "paired.txt",
+        "paired ratios (RSA: to bare RSA verification; DPoP: see the names)",
+        &paired,
+    );
+    write_figures(
+        "replay.txt",
+        "the DPoP replay store's costs",
+        &replay_cost::lines(memory_bytes_per_proof, redis.as_ref()),
+    );
 }
 
 fn bench_verify(c: &mut Criterion<ThreadCpu>, setup: &Setup, tokens: &Tokens, bare: &Bare) {
@@ -392,9 +442,9 @@ fn bench_reject(c: &mut Criterion<ThreadCpu>, setup: &Setup, tokens: &Tokens) {
     group.finish();
 }
 
-/// The ratios to bare verification, measured in alternating batches (see [`paired`]), written
-/// to `target/bench/paired.txt` for `cargo xtask bench`.
-fn write_paired_ratios(setup: &Setup, tokens: &Tokens, bare: &Bare) {
+/// The ratios to bare verification, measured in alternating batches (see [`paired`]), as
+/// `paired.txt` lines.
+fn paired_ratios(setup: &Setup, tokens: &Tokens, bare: &Bare) -> String {
     let mut report = String::new();
     for (name, authenticator, token) in [
         ("verify/full", &setup.uncached, &tokens.valid),
@@ -425,10 +475,16 @@ fn write_paired_ratios(setup: &Setup, tokens: &Tokens, bare: &Bare) {
         );
         report.push_str(&format!("{name} {ratio:.4}\n"));
     }
+    report
+}
+
+/// Writes `lines` to `target/bench/{file}` for `cargo xtask bench`, and prints them.
+fn write_figures(file: &str, what: &str, lines: &str) {
     let out = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench");
     std::fs::create_dir_all(out).expect("target/bench");
-    std::fs::write(format!("{out}/paired.txt"), &report).expect("paired.txt");
-    print!("ratios to bare RSA verification (paired):\n{report}");
+    std::fs::write(format!("{out}/{file}"), lines)
+        .unwrap_or_else(|error| panic!("{file}: {error}"));
+    print!("{what}:\n{lines}");
 }
 
 /// What the mock issuer's token endpoint does per token (jsonwebtoken over aws-lc).
@@ -445,22 +501,35 @@ fn bench_sign(c: &mut Criterion<ThreadCpu>, bare: &Bare) {
 /// `baseline`), the batches alternating. Criterion measures one function after another, so on
 /// a shared machine a load that comes and goes skews ratios between its medians; here each
 /// round's two batches see the same load, and the median ratio is what the targets compare.
-fn paired(mut baseline: impl FnMut(), mut subject: impl FnMut()) -> f64 {
+fn paired(baseline: impl FnMut(), mut subject: impl FnMut()) -> f64 {
+    paired_with(baseline, |n| vec![(); n], |()| subject())
+}
+
+/// [`paired`] for a subject that uses each of its inputs once: before each round, `inputs(n)`
+/// makes the round's `n` inputs, outside the time measured.
+fn paired_with<T>(
+    mut baseline: impl FnMut(),
+    mut inputs: impl FnMut(usize) -> Vec<T>,
+    mut subject: impl FnMut(T),
+) -> f64 {
     const ROUNDS: usize = 301;
-    let batch = |f: &mut dyn FnMut(), n: u32| {
+    let batch = |f: &mut dyn FnMut(), n: usize| {
         let start = ThreadTime::now();
         for _ in 0..n {
             f();
         }
-        start.elapsed().as_nanos() as f64 / f64::from(n)
+        start.elapsed().as_nanos() as f64 / n as f64
     };
     // Batches of about a millisecond of baseline work, whatever the subject costs.
     let per_call = batch(&mut baseline, 50);
-    let n = ((1e6 / per_call) as u32).clamp(10, 10_000);
+    let n = ((1e6 / per_call) as usize).clamp(10, 10_000);
     let mut ratios: Vec<f64> = (0..ROUNDS)
         .map(|_| {
+            let inputs = inputs(n);
             let base = batch(&mut baseline, n);
-            batch(&mut subject, n) / base
+            let start = ThreadTime::now();
+            inputs.into_iter().for_each(&mut subject);
+            (start.elapsed().as_nanos() as f64 / n as f64) / base
         })
         .collect();
     ratios.sort_by(f64::total_cmp);

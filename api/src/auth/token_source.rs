@@ -112,10 +112,15 @@ fn from_header(headers: &HeaderMap, accept_dpop: bool) -> Result<Option<Credenti
 /// refusal for anything later are placed too.
 pub(crate) fn scheme_used(headers: &HeaderMap) -> Scheme {
     let mut values = headers.get_all(AUTHORIZATION).iter();
+    // `DPoP`, one space, and no other space: `slice::contains` finds a byte with memchr, where
+    // splitting a ~1 KiB token into words would look at every byte in turn.
     let is_dpop = values.next().is_some_and(|value| {
-        let mut words = value.as_bytes().split(|&byte| byte == b' ');
-        let scheme = words.next().unwrap_or_default();
-        scheme.eq_ignore_ascii_case(DPOP.as_bytes()) && words.count() == 1
+        let value = value.as_bytes();
+        value
+            .get(..DPOP.len())
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case(DPOP.as_bytes()))
+            && value.get(DPOP.len()) == Some(&b' ')
+            && !value[DPOP.len() + 1..].contains(&b' ')
     });
     if is_dpop && values.next().is_none() {
         Scheme::Dpop
@@ -409,6 +414,8 @@ mod tests {
             (&["DPoP "], Scheme::Dpop),
             (&["DPoP"], Scheme::Bearer),
             (&["DPoP a b"], Scheme::Bearer),
+            (&["DPoP  x"], Scheme::Bearer),
+            (&["DPo"], Scheme::Bearer),
             (&["DPoPx y"], Scheme::Bearer),
             (&["Bearer x"], Scheme::Bearer),
             (&["DPoP x", "DPoP y"], Scheme::Bearer),

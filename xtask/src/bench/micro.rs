@@ -1,6 +1,8 @@
 //! The micro-benchmarks' figures, as `cargo bench -p api --bench verify` leaves them: each
-//! benchmark's median from criterion's `estimates.json`, and the ratios to bare RSA
-//! verification the bench measures in alternating batches (`target/bench/paired.txt`).
+//! benchmark's median from criterion's `estimates.json`, the ratios the bench measures in
+//! alternating batches (`target/bench/paired.txt`: to bare RSA verification, and DPoP's to
+//! the baselines [`super::dpop`] names) and the DPoP replay store's costs
+//! (`target/bench/replay.txt`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +11,7 @@ use anyhow::{Context as _, Result};
 use serde::Deserialize;
 
 /// The benchmarks the report reads, `group/name` as criterion files them.
-const BENCHMARKS: [&str; 11] = [
+const BENCHMARKS: [&str; 15] = [
     "verify/bare_rsa",
     "verify/full",
     "verify/full_16k",
@@ -21,19 +23,27 @@ const BENCHMARKS: [&str; 11] = [
     "reject/header_members",
     "reject/payload_values",
     "sign/bare_rsa",
+    "dpop/bare_es256",
+    "dpop/proof_check",
+    "request/bearer",
+    "request/dpop",
 ];
 
 /// The micro-benchmarks' results.
 pub struct Micro {
     /// Criterion's medians of thread CPU time, in nanoseconds, by `group/name`.
     pub medians: BTreeMap<String, f64>,
-    /// Ratios to bare RSA verification measured in alternating batches, by `group/name`.
+    /// Ratios measured in alternating batches, by `group/name`: to bare RSA verification, or
+    /// for DPoP's to the baseline [`super::dpop::baseline_of`] names.
     pub paired: BTreeMap<String, f64>,
+    /// The DPoP replay store's costs, by name (see [`super::dpop`]).
+    pub replay: BTreeMap<String, f64>,
 }
 
-/// The results under `criterion` and in `paired`. With `skip_micro` and no criterion results
-/// at all, `None` and a notice: the report leaves the micro section out.
-pub fn read(criterion: &Path, paired: &Path, skip_micro: bool) -> Result<Option<Micro>> {
+/// The results under `criterion` and in `paired.txt` and `replay.txt` in `out`. With
+/// `skip_micro` and no criterion results at all, `None` and a notice: the report leaves the
+/// micro section out.
+pub fn read(criterion: &Path, out: &Path, skip_micro: bool) -> Result<Option<Micro>> {
     if skip_micro && !criterion.join(BENCHMARKS[0]).exists() {
         eprintln!(
             "bench: --skip-micro and no criterion results in {}: the micro-benchmarks and the targets that need them are left out (run once without --skip-micro)",
@@ -51,10 +61,18 @@ pub fn read(criterion: &Path, paired: &Path, skip_micro: bool) -> Result<Option<
             median_ns(&text).with_context(|| path.display().to_string())?,
         );
     }
-    let text = std::fs::read_to_string(paired)
-        .with_context(|| format!("{}: run without --skip-micro", paired.display()))?;
-    let paired = parse_paired(&text).with_context(|| paired.display().to_string())?;
-    Ok(Some(Micro { medians, paired }))
+    Ok(Some(Micro {
+        medians,
+        paired: read_figures(&out.join("paired.txt"))?,
+        replay: read_figures(&out.join("replay.txt"))?,
+    }))
+}
+
+/// A file of `name value` lines the bench wrote.
+fn read_figures(path: &Path) -> Result<BTreeMap<String, f64>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: run without --skip-micro", path.display()))?;
+    parse_figures(&text).with_context(|| path.display().to_string())
 }
 
 /// The part of criterion's `estimates.json` the report uses:
@@ -75,15 +93,15 @@ fn median_ns(estimates: &str) -> Result<f64> {
     Ok(estimates.median.point_estimate)
 }
 
-/// `paired.txt`: `group/name ratio` per line.
-fn parse_paired(text: &str) -> Result<BTreeMap<String, f64>> {
+/// `paired.txt` or `replay.txt`: `group/name value` per line.
+fn parse_figures(text: &str) -> Result<BTreeMap<String, f64>> {
     text.lines()
         .map(|line| {
-            let (name, ratio) = line.split_once(' ').context("not `name ratio`")?;
-            let ratio = ratio
+            let (name, value) = line.split_once(' ').context("not `name value`")?;
+            let value = value
                 .parse()
-                .with_context(|| format!("{name}: {ratio:?} is not a number"))?;
-            Ok((name.to_owned(), ratio))
+                .with_context(|| format!("{name}: {value:?} is not a number"))?;
+            Ok((name.to_owned(), value))
         })
         .collect()
 }
@@ -102,12 +120,12 @@ mod tests {
 
     #[test]
     fn paired_ratios_are_read_by_name() {
-        let paired = parse_paired("verify/full 1.043\nreject/expired 0.012\n").expect("parses");
+        let paired = parse_figures("verify/full 1.043\nreject/expired 0.012\n").expect("parses");
 
         assert_eq!(paired["verify/full"], 1.043);
         assert_eq!(paired.len(), 2);
-        assert!(parse_paired("verify/full\n").is_err());
-        assert!(parse_paired("verify/full fast\n").is_err());
+        assert!(parse_figures("verify/full\n").is_err());
+        assert!(parse_figures("verify/full fast\n").is_err());
     }
 
     #[test]
@@ -115,10 +133,10 @@ mod tests {
         let nowhere = Path::new("/nonexistent/criterion");
 
         assert!(
-            read(nowhere, Path::new("/nonexistent/paired.txt"), true)
+            read(nowhere, Path::new("/nonexistent"), true)
                 .expect("a notice, not an error")
                 .is_none()
         );
-        assert!(read(nowhere, Path::new("/nonexistent/paired.txt"), false).is_err());
+        assert!(read(nowhere, Path::new("/nonexistent"), false).is_err());
     }
 }

@@ -3,13 +3,16 @@
 //! printed as a table and written to `target/bench/results.json` (and `results.txt`).
 //!
 //! Build, start the servers, mint tokens, run the scenarios, report:
-//! - [`micro`]: criterion's medians and the bench's paired ratios, as it left them on disk.
+//! - [`micro`]: criterion's medians, the bench's paired ratios and the DPoP replay store's
+//!   costs, as it left them on disk.
+//! - [`dpop`]: DPoP's targets and figures in the report.
 //! - [`tokens`]: the bench tenant and its tokens (one, and a pool of distinct ones).
 //! - [`scenarios`]: the HTTP scenarios, as data, run with `conformance::load::wrk`.
 //! - [`baseline`]: `--baseline REV`: the api built at REV, measured against this one A/B.
 //! - [`report`]: the targets, the table and the JSON.
 
 mod baseline;
+mod dpop;
 mod micro;
 mod report;
 mod scenarios;
@@ -71,11 +74,13 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     sh.create_dir(&out)?;
     tools::ensure_wrk(sh)?;
     if !options.skip_micro {
+        // The DPoP replay store's Redis figures need a real server.
+        tools::ensure_redis(sh)?;
         cmd!(sh, "cargo bench -p api --bench verify").run()?;
     }
     let micro = micro::read(
         &crate::target_dir(sh).join("criterion"),
-        &out.join("paired.txt"),
+        &out,
         options.skip_micro,
     )?;
     cmd!(sh, "cargo build --release --locked -p api -p mock-issuer").run()?;

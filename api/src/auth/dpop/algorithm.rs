@@ -6,7 +6,7 @@ use crate::auth::algorithm::Algorithm;
 
 /// An elliptic curve a proof key may be on, with the `crv` name RFC 7518 §6.2.1.1 and RFC 8812
 /// §3.1 register for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Curve {
     P256,
     P384,
@@ -56,7 +56,7 @@ impl Curve {
 }
 
 /// An accepted proof algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum ProofAlgorithm {
     /// RS256 to PS512: the api's own RSA algorithms, with its aws-lc parameters (2048 to
     /// 8192-bit moduli).

@@ -7,7 +7,7 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::htu::normalize_htu;
+use super::htu::normal_form;
 use super::nonce::NonceStatus;
 use super::{MAX_JTI_BYTES, ProofCheck, ProofError};
 use crate::auth::jose::HEADER_LIMITS;
@@ -77,9 +77,10 @@ pub(super) fn check_claims<'de>(
     if string(claims.htm, ProofError::Htm)? != check.method {
         return Err(ProofError::Htm);
     }
-    let htu = normalize_htu(&string(claims.htu, ProofError::Htu)?)?;
+    let htu = string(claims.htu, ProofError::Htu)?;
+    let htu = normal_form(&htu)?;
     // The request URL is the api's own; one that cannot be normalised matches no proof.
-    if normalize_htu(check.url).ok().as_deref() != Some(htu.as_str()) {
+    if normal_form(check.url).ok() != Some(htu) {
         return Err(ProofError::Htu);
     }
     let iat = match claims.iat {

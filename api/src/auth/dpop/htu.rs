@@ -1,6 +1,7 @@
 //! The `htu` comparison's normal form (RFC 9449 §4.3 point 9): the URL without query and
 //! fragment, after RFC 3986's syntax-based (§6.2.2) and scheme-based (§6.2.3) normalisation.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use url::Url;
@@ -44,6 +45,70 @@ pub fn normalize_htu(url: &str) -> Result<String, ProofError> {
     }
     push_normalized_path(&mut normal, parsed.path())?;
     Ok(normal)
+}
+
+/// [`normalize_htu`]'s answer, without its cost when `url` is already in normal form (see
+/// [`is_plainly_normal`]), as the api's own request URL and most proofs' `htu` are: both sides
+/// of every DPoP request's comparison go through here.
+pub(super) fn normal_form(url: &str) -> Result<Cow<'_, str>, ProofError> {
+    if is_plainly_normal(url) {
+        Ok(Cow::Borrowed(url))
+    } else {
+        normalize_htu(url).map(Cow::Owned)
+    }
+}
+
+/// Whether `url` is, as written, what [`normalize_htu`] makes of it: `http://` or `https://`;
+/// a host name of labels of lower-case letters, digits and hyphens, the last starting with a
+/// letter (a last label starting with a digit may make it an IPv4 address, which the `url`
+/// crate rewrites) and none `xn--` (Punycode, which it checks); a port other than the scheme's
+/// default, without leading zeros; and a path of unreserved characters and slashes without dot
+/// segments. Anything else (a query, an escape, an IP address, upper case) takes the long way:
+/// this only says yes where the answer is certain, and a test holds it to that.
+fn is_plainly_normal(url: &str) -> bool {
+    let (rest, default_port) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, 443)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (rest, 80)
+    } else {
+        return false;
+    };
+    let Some((authority, path)) = rest.find('/').map(|slash| rest.split_at(slash)) else {
+        return false;
+    };
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    is_plain_host(host)
+        && port.is_none_or(|port| is_plain_port(port, default_port))
+        && path.bytes().all(|byte| byte == b'/' || is_unreserved(byte))
+        && path
+            .split('/')
+            .all(|segment| segment != "." && segment != "..")
+}
+
+/// See [`is_plainly_normal`].
+fn is_plain_host(host: &str) -> bool {
+    let is_plain_label = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with("xn--")
+            && label
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+    };
+    host.split('.').all(is_plain_label)
+        && host
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_lowercase()))
+}
+
+/// See [`is_plainly_normal`]. Digits only: Rust's integer parsing would take a `+`.
+fn is_plain_port(port: &str, default_port: u16) -> bool {
+    !port.starts_with('0')
+        && port.bytes().all(|byte| byte.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|port| port != default_port)
 }
 
 /// Appends `path` with its percent-encoding normalised (RFC 3986 §6.2.2.1 and §6.2.2.2).
@@ -129,6 +194,82 @@ mod tests {
             ),
         ] {
             assert_eq!(normalize_htu(url).as_deref(), Ok(normal), "{url}");
+        }
+    }
+
+    #[test]
+    fn the_shortcut_is_taken_only_where_normalising_changes_nothing() {
+        let plain = [
+            "https://api.example.com/api/private",
+            "http://api.test/api/private",
+            "http://localhost:3010/api/private",
+            "https://a-b.example/~x/y_z.1-2/",
+            "https://a.example//double//slash",
+            "https://a.example:8443/",
+            "http://a.example:443/",
+            "https://a.example:80/",
+            "http://9a.example/x",
+            "http://a.example:65535/x",
+            "http://a--b.example/x",
+            "http://-a.example/x",
+        ];
+        let long_way = [
+            "https://api.example.com",
+            "https://API.example.com/x",
+            "HTTPS://api.example.com/x",
+            "https://api.example.com/x?q=1",
+            "https://api.example.com/x#f",
+            "https://api.example.com:443/x",
+            "http://api.example.com:80/x",
+            "https://api.example.com:0443/x",
+            "https://api.example.com:+8443/x",
+            "https://api.example.com:/x",
+            "https://api.example.com:65536/x",
+            "http://127.0.0.1:3000/",
+            "http://1.2.3/",
+            "http://a.1b/x",
+            "http://0x7f.1/",
+            "http://a.0x1/",
+            "http://a.example./",
+            "http://a..example/",
+            "http://[::1]:3000/x",
+            "http://xn--bcher-kva.example/",
+            "http://xn--zz.example/",
+            "https://a.example/%7e",
+            "https://a.example/a/./b",
+            "https://a.example/a/..",
+            "https://a.example/caf\u{e9}",
+            "https://a.example/a:b",
+            "https://user@a.example/",
+            "https://a.example/a b",
+            "ftp://a.example/",
+        ];
+        for url in plain {
+            assert!(is_plainly_normal(url), "{url}");
+            assert_eq!(normalize_htu(url).as_deref(), Ok(url), "{url}");
+            assert_eq!(normal_form(url), Ok(Cow::Borrowed(url)), "{url}");
+        }
+        for url in long_way {
+            assert!(!is_plainly_normal(url), "{url}");
+            assert_eq!(
+                normal_form(url),
+                normalize_htu(url).map(Cow::Owned),
+                "{url}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Near-normal URLs, with the characters that make a URL not normal mixed in.
+        #[test]
+        fn the_shortcut_never_disagrees_with_the_long_way(
+            url in "(http|https|HTTP)://[a-zA-Z0-9.:x-]{1,14}(/[a-zA-Z0-9._~%:-]{0,5}){0,3}"
+        ) {
+            if is_plainly_normal(&url) {
+                proptest::prop_assert_eq!(normalize_htu(&url), Ok(url.clone()));
+            }
         }
     }
 

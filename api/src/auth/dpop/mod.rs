@@ -3,7 +3,9 @@
 //!
 //! [`check_proof`] is pure: it reads the proof and what the request says, and answers with the
 //! proof key's thumbprint (for the token's `cnf.jkt`) and the replay key a store must see only
-//! once. Replay itself and the binding to the token are the caller's.
+//! once. Replay itself and the binding to the token are the caller's. All it keeps is the keys
+//! it parsed, by thumbprint (`jwk.rs`), which changes no answer, only what a key's next proof
+//! costs.
 
 use std::time::Duration;
 
@@ -99,15 +101,17 @@ pub fn check_proof(proof: &str, check: &ProofCheck<'_>) -> Result<CheckedProof, 
             .flatten()
             .ok_or(ProofError::Malformed)
     };
-    let header = parse_header(&segment(header)?)?;
+    let header = segment(header)?;
+    let header = parse_header(&header)?;
     let key = PublicJwk::parse(&header.jwk)?;
-    let verifier = key.verifier(header.alg)?;
+    let thumbprint = key.thumbprint();
+    let verifier = key.verifier(header.alg, thumbprint)?;
     let payload = segment(payload)?;
     let claims = check_claims(&payload, check)?;
     verifier
         .verify_sig(signing_input.as_bytes(), &segment(signature)?)
         .map_err(|_| ProofError::Signature)?;
-    let jkt = key.thumbprint();
+    let jkt = thumbprint.encoded();
     let remember_until = (claims.iat.ceil() as u64)
         .saturating_add(check.iat_offset.as_secs())
         .saturating_add(check.iat_leeway.as_secs())
