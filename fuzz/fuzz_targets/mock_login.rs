@@ -71,7 +71,9 @@ const SURFACES: [(&str, &str); 8] = [
 fuzz_target!(|data: &[u8]| {
     // Layout: [surface, flags, cookie length, cookie…, rest]; the rest is the query of a GET,
     // the body of a POST, and the Authorization header of /userinfo. Flags: bit 0 sends the
-    // logged-in session's cookie instead of the input's; bit 1 sends a JSON body, not a form.
+    // logged-in session's cookie instead of the input's; bit 1 sends a JSON body, not a form;
+    // bit 2, for /userinfo, splits the rest at its first newline into the Authorization header
+    // and a `DPoP` proof header (RFC 9449), sent as is (the proof checks and the binding).
     // `conformance::corpus::login_input` writes seeds in this layout.
     let [surface, flags, cookie_length, rest @ ..] = data else {
         return;
@@ -91,8 +93,15 @@ fuzz_target!(|data: &[u8]| {
         builder = builder.header(header::COOKIE, cookie);
     }
     if path == "/userinfo" {
-        if let Ok(value) = HeaderValue::from_bytes(rest) {
+        let (authorization, proof) = match rest.iter().position(|&b| b == b'\n') {
+            Some(newline) if flags & 4 == 4 => (&rest[..newline], Some(&rest[newline + 1..])),
+            _ => (rest, None),
+        };
+        if let Ok(value) = HeaderValue::from_bytes(authorization) {
             builder = builder.header(header::AUTHORIZATION, value);
+        }
+        if let Some(Ok(value)) = proof.map(HeaderValue::from_bytes) {
+            builder = builder.header("dpop", value);
         }
     }
     let content_type = if flags & 2 == 2 { "application/json" } else { "application/x-www-form-urlencoded" };

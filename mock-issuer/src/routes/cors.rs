@@ -13,7 +13,9 @@ const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(86_400);
 
 /// A CORS layer allowing, from any client's Allowed Web Origins (matched exactly, as Auth0 matches
 /// them): methods `GET` and `POST`; request headers `content-type`, `auth0-client` (the SDKs'
-/// telemetry), `authorization` (userinfo) and `dpop`; the response header `DPoP-Nonce` exposed.
+/// telemetry), `authorization` (userinfo) and `dpop`; the response headers `DPoP-Nonce` and
+/// `WWW-Authenticate` exposed (a DPoP client reads the challenge of a refused `/userinfo` call,
+/// as RFC 9449 §7.1 gives it, to tell a bad proof from a bad token).
 /// Any other origin gets no `Access-Control-Allow-Origin`, so its browser keeps the answer from it.
 pub(super) fn for_web_origins(state: &AppState) -> CorsLayer {
     let mut origins: Vec<HeaderValue> = Vec::new();
@@ -35,6 +37,9 @@ pub(super) fn for_web_origins(state: &AppState) -> CorsLayer {
             header::AUTHORIZATION,
             HeaderName::from_static("dpop"),
         ])
-        .expose_headers([HeaderName::from_static("dpop-nonce")])
+        .expose_headers([
+            HeaderName::from_static("dpop-nonce"),
+            header::WWW_AUTHENTICATE,
+        ])
         .max_age(PREFLIGHT_MAX_AGE)
 }

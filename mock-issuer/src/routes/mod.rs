@@ -103,7 +103,7 @@ fn status_fault(code: u16) -> Response {
 }
 
 /// The credentials of `Authorization: Bearer <token>` (scheme case-insensitive), if the request
-/// has such a header: for `/userinfo` and the admin surface.
+/// has such a header: for the admin surface.
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

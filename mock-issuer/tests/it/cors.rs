@@ -103,7 +103,8 @@ async fn an_origin_not_listed_gets_no_allow_origin() {
 }
 
 #[tokio::test]
-async fn an_actual_request_from_an_allowed_origin_is_allowed_and_exposes_dpop_nonce() {
+async fn an_actual_request_from_an_allowed_origin_is_allowed_and_exposes_dpop_nonce_and_the_challenge()
+ {
     // Arrange
     let t = spawn().await;
 
@@ -131,7 +132,42 @@ async fn an_actual_request_from_an_allowed_origin_is_allowed_and_exposes_dpop_no
     );
     assert_eq!(
         header(headers, "access-control-expose-headers"),
-        Some("dpop-nonce")
+        Some("dpop-nonce,www-authenticate")
+    );
+}
+
+#[tokio::test]
+async fn a_userinfo_refusal_lets_the_app_read_its_challenge() {
+    // Arrange
+    let t = spawn().await;
+
+    // Act: a DPoP client tells a refused proof from a refused token by the challenge alone.
+    // (Written out like the test above, not shared: each test shows its request and answer whole.)
+    let response = t
+        .http
+        .get(format!("{}userinfo", t.issuer.url()))
+        .header("origin", APP_ORIGIN)
+        .header("authorization", "DPoP not-a-token")
+        .send()
+        .await
+        .expect("request sent");
+
+    // Assert
+    assert_eq!(response.status(), 401);
+    let headers = response.headers();
+    assert_eq!(
+        header(headers, "access-control-allow-origin"),
+        Some(APP_ORIGIN)
+    );
+    let exposed = header(headers, "access-control-expose-headers").unwrap_or_default();
+    assert!(
+        exposed.split(',').any(|name| name == "www-authenticate"),
+        "{exposed}"
+    );
+    let challenge = header(headers, "www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.starts_with(r#"DPoP error="invalid_dpop_proof""#),
+        "{challenge}"
     );
 }
 

@@ -1,9 +1,11 @@
 //! What a user's login earns: access tokens under RBAC with permissions, the `/userinfo`
-//! audience, ID tokens (verified against the JWKS), and `/userinfo` itself.
+//! audience, ID tokens (verified against the JWKS), and `/userinfo` itself, with bearer tokens
+//! and with DPoP-bound tokens and their proofs (RFC 9449 §7).
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode_header};
 use mock_issuer::config::defaults;
+use mock_issuer::oauth::dpop::{DpopKey, access_token_hash};
 use mock_issuer::{IssuerConfig, MockIssuer, TokenSpec};
 use serde_json::{Value, json};
 
@@ -221,11 +223,25 @@ async fn userinfo(
     method: reqwest::Method,
     authorization: Option<&str>,
 ) -> (u16, Option<String>, Value) {
+    let headers: Vec<(&str, &str)> = authorization
+        .map(|value| ("authorization", value))
+        .into_iter()
+        .collect();
+    userinfo_with(t, method, &headers).await
+}
+
+/// `method /userinfo` with `headers` (each sent as given, so a name may repeat): the status, the
+/// `WWW-Authenticate` challenge and the body.
+async fn userinfo_with(
+    t: &TestIssuer,
+    method: reqwest::Method,
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>, Value) {
     let mut request = t
         .http
         .request(method, format!("{}userinfo", t.issuer.url()));
-    if let Some(value) = authorization {
-        request = request.header("authorization", value);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let response = request.send().await.expect("request sent");
     let challenge = response
@@ -348,4 +364,260 @@ async fn a_users_minted_token_for_userinfo_is_answered() {
     assert_eq!(status, 200, "{profile}");
     assert_eq!(profile["nickname"], manager.nickname.as_str());
     assert!(profile.get("email").is_none(), "{profile}");
+}
+
+/// The manager's token for `/userinfo` (`openid email`), bound to `key` when given.
+fn manager_token(t: &TestIssuer, key: Option<&DpopKey>) -> String {
+    let manager = user(defaults::MANAGER_EMAIL);
+    let mut spec = TokenSpec::for_user(&manager.id, defaults::SPA_CLIENT_ID)
+        .audience(format!("{}userinfo", t.issuer.url()))
+        .scopes(["openid", "email"]);
+    if let Some(key) = key {
+        spec = spec.bound_to_key(key.thumbprint());
+    }
+    t.issuer.mint(&spec)
+}
+
+/// A fresh proof by `key` for `method /userinfo` with `token`.
+fn proof(t: &TestIssuer, key: &DpopKey, method: &str, token: &str) -> String {
+    key.proof(method, &format!("{}userinfo", t.issuer.url()), Some(token))
+        .expect("a proof")
+}
+
+/// `GET /userinfo` with `Authorization: DPoP <token>` and `proofs` as `DPoP` headers.
+async fn userinfo_dpop(
+    t: &TestIssuer,
+    token: &str,
+    proofs: &[&str],
+) -> (u16, Option<String>, Value) {
+    let authorization = format!("DPoP {token}");
+    let mut headers = vec![("authorization", authorization.as_str())];
+    headers.extend(proofs.iter().map(|proof| ("dpop", *proof)));
+    userinfo_with(t, reqwest::Method::GET, &headers).await
+}
+
+/// A 401 whose challenge puts `error` on `scheme` with a description containing `why`; the DPoP
+/// challenge lists the proof algorithms. `case` names the request in a failure.
+fn assert_refused(
+    case: &str,
+    answer: &(u16, Option<String>, Value),
+    [scheme, error, why]: [&str; 3],
+) {
+    let (status, challenge, body) = answer;
+    assert_eq!(
+        (*status, body.as_str()),
+        (401, Some("Unauthorized")),
+        "{challenge:?}"
+    );
+    let challenge = challenge.as_deref().unwrap_or_default();
+    let prefix = format!(r#"{scheme} error="{error}", error_description=""#);
+    assert!(
+        challenge.starts_with(&prefix) && challenge.contains(why),
+        "{case}: expected {error} on {scheme} ({why}): {challenge}"
+    );
+    assert_eq!(
+        challenge.contains(r#"algs="ES256 "#),
+        scheme == "DPoP",
+        "{challenge}"
+    );
+}
+
+#[tokio::test]
+async fn a_bound_token_is_refused_as_a_bearer_token() {
+    // Arrange
+    let t = spawn().await;
+    let key = DpopKey::generate().expect("a key");
+    let bound = manager_token(&t, Some(&key));
+    let unbound = manager_token(&t, None);
+    let with_proof = proof(&t, &key, "GET", &bound);
+    let bearer = |token: &str| format!("Bearer {token}");
+
+    // Act: a thief holding the token alone, with or without someone's proof beside it.
+    let alone = userinfo(&t, reqwest::Method::GET, Some(&bearer(&bound))).await;
+    let beside_a_proof = userinfo_with(
+        &t,
+        reqwest::Method::GET,
+        &[("authorization", &bearer(&bound)), ("dpop", &with_proof)],
+    )
+    .await;
+    let unbound_answer = userinfo(&t, reqwest::Method::GET, Some(&bearer(&unbound))).await;
+
+    // Assert
+    for answer in [&alone, &beside_a_proof] {
+        assert_refused(
+            "bound token as Bearer",
+            answer,
+            ["Bearer", "invalid_token", "bound to a DPoP key"],
+        );
+    }
+    assert_eq!(unbound_answer.0, 200, "{:?}", unbound_answer.2);
+}
+
+#[tokio::test]
+async fn a_bound_token_with_a_proof_of_its_key_is_answered_on_get_and_post() {
+    // Arrange
+    let t = spawn().await;
+    let key = DpopKey::generate().expect("a key");
+    let token = manager_token(&t, Some(&key));
+    let manager = user(defaults::MANAGER_EMAIL);
+    let expected = json!({"sub": manager.id, "email": manager.email, "email_verified": true});
+
+    // Act
+    let got = userinfo_dpop(&t, &token, &[&proof(&t, &key, "GET", &token)]).await;
+    let authorization = format!("dpop {token}");
+    let posted = userinfo_with(
+        &t,
+        reqwest::Method::POST,
+        &[
+            ("authorization", authorization.as_str()),
+            ("dpop", &proof(&t, &key, "POST", &token)),
+        ],
+    )
+    .await;
+
+    // Assert
+    assert_eq!((got.0, &got.2), (200, &expected), "{:?}", got.1);
+    assert_eq!((posted.0, &posted.2), (200, &expected), "{:?}", posted.1);
+}
+
+#[tokio::test]
+async fn each_broken_proof_is_refused_invalid_dpop_proof_on_the_dpop_challenge() {
+    // Arrange
+    let t = spawn().await;
+    let key = DpopKey::generate().expect("a key");
+    let token = manager_token(&t, Some(&key));
+    let url = format!("{}userinfo", t.issuer.url());
+    let claims = |htm: &str, htu: &str, iat: u64, ath: Option<String>| {
+        let mut claims =
+            json!({ "jti": format!("{htm}{htu}{iat}{ath:?}"), "htm": htm, "htu": htu, "iat": iat });
+        if let Some(ath) = ath {
+            claims["ath"] = ath.into();
+        }
+        key.sign_claims(&claims).expect("a proof")
+    };
+    let ath = || Some(access_token_hash(&token));
+    let valid = proof(&t, &key, "GET", &token);
+    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+        ("no DPoP header", vec![], "one DPoP proof header"),
+        (
+            "two DPoP headers",
+            vec![valid.clone(), valid],
+            "Only one DPoP header",
+        ),
+        (
+            "not a JWT",
+            vec!["not.a-proof".to_owned()],
+            "not a well-formed JWT",
+        ),
+        (
+            "htm POST for a GET",
+            vec![claims("POST", &url, now(), ath())],
+            "htm and htu",
+        ),
+        (
+            "htu the token endpoint",
+            vec![claims("GET", &t.issuer.token_url(), now(), ath())],
+            "htm and htu",
+        ),
+        ("no ath", vec![claims("GET", &url, now(), None)], "ath"),
+        (
+            "ath of another token",
+            vec![claims("GET", &url, now(), Some(access_token_hash("other")))],
+            "ath",
+        ),
+        (
+            "iat 10 minutes old",
+            vec![claims("GET", &url, now() - 600, ath())],
+            "iat",
+        ),
+    ];
+
+    // Act and assert
+    for (case, proofs, why) in cases {
+        let proofs: Vec<&str> = proofs.iter().map(String::as_str).collect();
+        let answer = userinfo_dpop(&t, &token, &proofs).await;
+        assert_refused(case, &answer, ["DPoP", "invalid_dpop_proof", why]);
+    }
+}
+
+#[tokio::test]
+async fn a_proof_is_accepted_once() {
+    // Arrange
+    let t = spawn().await;
+    let key = DpopKey::generate().expect("a key");
+    let token = manager_token(&t, Some(&key));
+    let once = proof(&t, &key, "GET", &token);
+
+    // Act
+    let first = userinfo_dpop(&t, &token, &[&once]).await;
+    let again = userinfo_dpop(&t, &token, &[&once]).await;
+
+    // Assert
+    assert_eq!(first.0, 200, "{:?}", first.1);
+    assert_refused(
+        "replayed",
+        &again,
+        ["DPoP", "invalid_dpop_proof", "already been used"],
+    );
+}
+
+#[tokio::test]
+async fn a_token_must_be_bound_to_the_proofs_key_and_valid() {
+    // Arrange
+    let t = spawn().await;
+    let key = DpopKey::generate().expect("a key");
+    let other = DpopKey::generate().expect("another key");
+    let bound_to_other = manager_token(&t, Some(&other));
+    let unbound = manager_token(&t, None);
+    let manager = user(defaults::MANAGER_EMAIL);
+    let expired = t.issuer.mint(
+        &TokenSpec::for_user(&manager.id, defaults::SPA_CLIENT_ID)
+            .audience(format!("{}userinfo", t.issuer.url()))
+            .bound_to_key(key.thumbprint())
+            .expired(),
+    );
+    let cases = [
+        (
+            "bound to another key",
+            bound_to_other,
+            "bound to another DPoP key",
+        ),
+        ("not bound", unbound, "not bound to a DPoP key"),
+        ("expired", expired, "expired"),
+    ];
+
+    // Act and assert: each with a valid proof by `key`.
+    for (case, token, why) in cases {
+        let answer = userinfo_dpop(&t, &token, &[&proof(&t, &key, "GET", &token)]).await;
+        assert_refused(case, &answer, ["DPoP", "invalid_token", why]);
+    }
+}
+
+#[tokio::test]
+async fn a_proof_refused_for_its_binding_is_not_spent() {
+    // Arrange: two proofs by one key with one `jti`, the first for a token bound to another key.
+    let t = spawn().await;
+    let key = DpopKey::generate().expect("a key");
+    let bound_to_other = manager_token(&t, Some(&DpopKey::generate().expect("another key")));
+    let token = manager_token(&t, Some(&key));
+    let url = format!("{}userinfo", t.issuer.url());
+    let with_jti = |token: &str| {
+        let claims = json!({
+            "jti": "one-jti", "htm": "GET", "htu": url, "iat": now(),
+            "ath": access_token_hash(token),
+        });
+        key.sign_claims(&claims).expect("a proof")
+    };
+
+    // Act
+    let refused = userinfo_dpop(&t, &bound_to_other, &[&with_jti(&bound_to_other)]).await;
+    let accepted = userinfo_dpop(&t, &token, &[&with_jti(&token)]).await;
+
+    // Assert: only a proof that passed every check is remembered.
+    assert_refused(
+        "other key",
+        &refused,
+        ["DPoP", "invalid_token", "another DPoP key"],
+    );
+    assert_eq!(accepted.0, 200, "{:?}", accepted.1);
 }

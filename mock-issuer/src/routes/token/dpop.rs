@@ -1,14 +1,16 @@
-//! The `DPoP` header of a token request (RFC 9449 §4.3): the proof is checked here, independently
-//! of the API's verifier (jsonwebtoken here, aws-lc-rs there), and a valid one yields the RFC 7638
-//! thumbprint the answer's tokens are bound to.
+//! The `DPoP` header of a request (RFC 9449 §4.3): the proof is checked here, independently of
+//! the API's verifier (jsonwebtoken here, aws-lc-rs there), and a valid one yields the RFC 7638
+//! thumbprint of its key. The token endpoint binds the tokens it issues to that key; `/userinfo`
+//! compares it with the `cnf.jkt` of the token it is shown (`check_proof`, `ProofTarget`).
 //!
 //! Checked in order: exactly one header; a compact JWS; `typ` `dpop+jwt`; `alg` one of
 //! [`ALGORITHMS`]; `jwk` a public key of that algorithm's type (no private member, a matching
-//! `alg` if it has one); the signature by that key; `jti`; `htm` `POST`; `htu` the token endpoint
-//! (normalised, [`crate::oauth::dpop::htu`]); `iat` within [now − 300 s, now + 30 s] (the API's
-//! defaults); no `ath` (no access token is presented here); and last the `jti`, once per key
-//! ([`SeenProofs`]). Any failure is `400 invalid_dpop_proof`, as Auth0 answers. A `nonce` claim
-//! is ignored: the mock asks for none.
+//! `alg` if it has one); the signature by that key; `jti`; `htm` the request's method (`POST`
+//! here); `htu` the endpoint (normalised, [`crate::oauth::dpop::htu`]); `iat` within
+//! [now − 300 s, now + 30 s] (the API's defaults); `ath`: none at the token endpoint (no access
+//! token is presented there), the token's hash where one is; and last the `jti`, once per key
+//! ([`SeenProofs`], shared by every endpoint). At the token endpoint any failure is
+//! `400 invalid_dpop_proof`, as Auth0 answers. A `nonce` claim is ignored: the mock asks for none.
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
@@ -18,9 +20,10 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, ThumbprintHash}
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
-use super::refusal::{DpopProblem, Refusal};
+pub(in crate::routes) use super::refusal::DpopProblem;
+use super::refusal::Refusal;
 use crate::login::SeenProofs;
-use crate::oauth::dpop::{PROOF_TYPE, htu};
+use crate::oauth::dpop::{PROOF_TYPE, access_token_hash, htu};
 use crate::token::unix_now;
 
 /// The proof `alg`s the mock verifies: those of the API's allow-list that jsonwebtoken supports
@@ -51,6 +54,49 @@ pub(super) struct Proof {
     pub jkt: String,
 }
 
+/// The request a proof must name.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::routes) struct ProofTarget<'a> {
+    /// `htm`: the request's method, compared exactly.
+    pub method: &'a str,
+    /// `htu`: the endpoint's URL, compared normalised.
+    pub url: &'a str,
+    /// The access token the request presents: the proof's `ath` must hash it. `None` (the token
+    /// endpoint): the proof must have no `ath`.
+    pub access_token: Option<&'a str>,
+}
+
+/// A proof that passed every rule but its single use, which [`CheckedProof::first_use`] records
+/// once the caller's own checks (e.g. the token's binding) have passed too.
+#[derive(Debug)]
+pub(in crate::routes) struct CheckedProof {
+    /// RFC 7638 SHA-256 thumbprint of the proof's `jwk`, base64url.
+    pub jkt: String,
+    /// SHA-256 of the thumbprint and the `jti`: what [`SeenProofs`] remembers.
+    replay_key: [u8; 32],
+    /// When the proof's `iat` window closes (Unix seconds).
+    remember_until: u64,
+}
+
+impl CheckedProof {
+    /// Records the proof in `seen` at `now`: [`DpopProblem::Replayed`] if its key and `jti` were
+    /// used before, [`DpopProblem::TooManyProofs`] if `seen` is full.
+    pub(in crate::routes) fn first_use(
+        self,
+        seen: &SeenProofs,
+        now: u64,
+    ) -> Result<String, DpopProblem> {
+        let first = seen
+            .first_use(self.replay_key, self.remember_until, now)
+            .map_err(|_| DpopProblem::TooManyProofs)?;
+        if first {
+            Ok(self.jkt)
+        } else {
+            Err(DpopProblem::Replayed)
+        }
+    }
+}
+
 /// The request's proof, checked for the token endpoint `endpoint` and recorded in `seen`; `None`
 /// without a `DPoP` header.
 pub(super) fn check(
@@ -58,27 +104,39 @@ pub(super) fn check(
     endpoint: &str,
     seen: &SeenProofs,
 ) -> Result<Option<Proof>, Refusal> {
+    let Some(proof) = proof_header(headers).map_err(Refusal::Dpop)? else {
+        return Ok(None);
+    };
+    let target = ProofTarget {
+        method: "POST",
+        url: endpoint,
+        access_token: None,
+    };
+    let now = unix_now();
+    let jkt = check_proof(proof, target, now)
+        .and_then(|checked| checked.first_use(seen, now))
+        .map_err(Refusal::Dpop)?;
+    Ok(Some(Proof { jkt }))
+}
+
+/// The request's one `DPoP` header; `None` without one.
+pub(in crate::routes) fn proof_header(headers: &HeaderMap) -> Result<Option<&str>, DpopProblem> {
     let mut values = headers.get_all("dpop").iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(invalid(DpopProblem::TwoHeaders));
+        return Err(DpopProblem::TwoHeaders);
     }
-    let proof = value
-        .to_str()
-        .map_err(|_| invalid(DpopProblem::Malformed))?;
-    verify(proof, endpoint, unix_now(), seen)
-        .map(Some)
-        .map_err(invalid)
+    value.to_str().map(Some).map_err(|_| DpopProblem::Malformed)
 }
 
-fn invalid(problem: DpopProblem) -> Refusal {
-    Refusal::Dpop(problem)
-}
-
-/// Checks `proof` for a `POST` to `endpoint` at `now`, then records its `jti` in `seen`.
-fn verify(proof: &str, endpoint: &str, now: u64, seen: &SeenProofs) -> Result<Proof, DpopProblem> {
+/// Checks `proof` for a request to `target` at `now`, every rule but its single use.
+pub(in crate::routes) fn check_proof(
+    proof: &str,
+    target: ProofTarget<'_>,
+    now: u64,
+) -> Result<CheckedProof, DpopProblem> {
     let mut parts = proof.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -95,22 +153,20 @@ fn verify(proof: &str, endpoint: &str, now: u64, seen: &SeenProofs) -> Result<Pr
         _ => return Err(DpopProblem::Signature),
     }
     let claims = json_object(payload)?;
-    let (jti, iat) = check_claims(&claims, endpoint, now)?;
+    let (jti, iat) = check_claims(&claims, target, now)?;
     let jkt = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|_| DpopProblem::Key)?;
-    let key = Sha256::new()
+    let replay_key = Sha256::new()
         .chain_update(jkt.as_bytes())
         .chain_update([0])
         .chain_update(jti.as_bytes())
         .finalize();
-    let first = seen
-        .first_use(key.into(), iat + IAT_MAX_AGE + IAT_LEEWAY, now)
-        .map_err(|_| DpopProblem::TooManyProofs)?;
-    if !first {
-        return Err(DpopProblem::Replayed);
-    }
-    Ok(Proof { jkt })
+    Ok(CheckedProof {
+        jkt,
+        replay_key: replay_key.into(),
+        remember_until: iat + IAT_MAX_AGE + IAT_LEEWAY,
+    })
 }
 
 /// A base64url JWS part that holds a JSON object.
@@ -172,10 +228,10 @@ fn key_fits(key: &AlgorithmParameters, algorithm: Algorithm) -> bool {
     }
 }
 
-/// `jti`, `htm`, `htu`, `iat` and no `ath`; returns the `jti` and the `iat`.
+/// `jti`, `htm`, `htu`, `iat` and `ath` against `target`; returns the `jti` and the `iat`.
 fn check_claims<'c>(
     claims: &'c Map<String, Value>,
-    endpoint: &str,
+    target: ProofTarget<'_>,
     now: u64,
 ) -> Result<(&'c str, u64), DpopProblem> {
     let jti = claims
@@ -184,11 +240,11 @@ fn check_claims<'c>(
         .filter(|jti| !jti.is_empty())
         .ok_or(DpopProblem::MissingJti)?;
     // RFC 9110 §9.1: methods are case-sensitive.
-    if claims.get("htm").and_then(Value::as_str) != Some("POST") {
+    if claims.get("htm").and_then(Value::as_str) != Some(target.method) {
         return Err(DpopProblem::Method);
     }
     let presented = claims.get("htu").and_then(Value::as_str).and_then(htu);
-    if presented.is_none() || presented != htu(endpoint) {
+    if presented.is_none() || presented != htu(target.url) {
         return Err(DpopProblem::Url);
     }
     let iat = claims
@@ -198,7 +254,9 @@ fn check_claims<'c>(
     if iat.saturating_add(IAT_MAX_AGE) < now || iat > now.saturating_add(IAT_LEEWAY) {
         return Err(DpopProblem::IssuedAt);
     }
-    if claims.contains_key("ath") {
+    let ath = claims.get("ath").map(Value::as_str);
+    let expected = target.access_token.map(access_token_hash);
+    if ath != expected.as_deref().map(Some) {
         return Err(DpopProblem::AccessTokenHash);
     }
     Ok((jti, iat))
@@ -217,6 +275,22 @@ mod tests {
         json!({ "jti": "j1", "htm": "POST", "htu": ENDPOINT, "iat": now })
     }
 
+    /// `proof` checked for a `POST` to `endpoint` and recorded in `seen`, as the token endpoint
+    /// does: the thumbprint of its key.
+    fn verify(
+        proof: &str,
+        endpoint: &str,
+        now: u64,
+        seen: &SeenProofs,
+    ) -> Result<String, DpopProblem> {
+        let target = ProofTarget {
+            method: "POST",
+            url: endpoint,
+            access_token: None,
+        };
+        check_proof(proof, target, now).and_then(|checked| checked.first_use(seen, now))
+    }
+
     #[test]
     fn a_valid_proof_yields_its_thumbprint_once() {
         let key = DpopKey::generate().unwrap();
@@ -224,7 +298,7 @@ mod tests {
         let now = unix_now();
         let proof = key.sign_claims(&claims(now)).unwrap();
         let first = verify(&proof, ENDPOINT, now, &seen).unwrap();
-        assert_eq!(first.jkt, key.thumbprint());
+        assert_eq!(first, key.thumbprint());
         assert!(matches!(
             verify(&proof, ENDPOINT, now, &seen),
             Err(DpopProblem::Replayed)
@@ -258,5 +332,36 @@ mod tests {
             verify(&proof, ENDPOINT, now, &SeenProofs::default()),
             Err(DpopProblem::Url)
         ));
+    }
+
+    #[test]
+    fn with_an_access_token_htm_is_the_targets_and_ath_must_hash_the_token() {
+        let key = DpopKey::generate().unwrap();
+        let now = unix_now();
+        let url = "http://127.0.0.1:4000/userinfo";
+        let target = ProofTarget {
+            method: "GET",
+            url,
+            access_token: Some("the-token"),
+        };
+        let proof = |htm: &str, ath: Option<&str>| {
+            let mut c = json!({ "jti": "j1", "htm": htm, "htu": url, "iat": now });
+            if let Some(ath) = ath {
+                c["ath"] = ath.into();
+            }
+            key.sign_claims(&c).unwrap()
+        };
+        let ath = access_token_hash("the-token");
+        let checked = check_proof(&proof("GET", Some(&ath)), target, now).unwrap();
+        assert_eq!(checked.jkt, key.thumbprint());
+        let other = access_token_hash("another-token");
+        for (htm, ath, expected) in [
+            ("POST", Some(ath.as_str()), DpopProblem::Method),
+            ("GET", None, DpopProblem::AccessTokenHash),
+            ("GET", Some(other.as_str()), DpopProblem::AccessTokenHash),
+        ] {
+            let refused = check_proof(&proof(htm, ath), target, now).unwrap_err();
+            assert_eq!(refused, expected, "htm {htm}, ath {ath:?}");
+        }
     }
 }

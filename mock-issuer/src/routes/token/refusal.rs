@@ -216,7 +216,8 @@ pub(crate) enum DpopProblem {
     Url,
     /// `iat` is missing, older than 300 s or more than 30 s ahead.
     IssuedAt,
-    /// An `ath` claim: no access token is presented to the token endpoint.
+    /// `ath` is wrong for the request: present at the token endpoint; missing, or another
+    /// token's hash, where a token is presented.
     AccessTokenHash,
     /// The key's `jti` was used before.
     Replayed,
@@ -230,7 +231,7 @@ pub(crate) enum DpopProblem {
 
 impl DpopProblem {
     /// The `error_description`: which rule failed, in words of our own.
-    fn description(self) -> &'static str {
+    pub(crate) fn description(self) -> &'static str {
         match self {
             Self::TwoHeaders => "Only one DPoP header may be sent",
             Self::Malformed => "DPoP proof is not a well-formed JWT",
