@@ -2,7 +2,7 @@
 //! browser clients registered for the test's app, and optionally the quickstart's api trusting it.
 
 use anyhow::{Context, Result};
-use api::auth::{AuthOptions, Authenticator};
+use api::auth::{AuthOptions, Authenticator, DpopOptions};
 use api::routes::CorsOrigins;
 use axum::http::HeaderValue;
 use mock_issuer::config::defaults;
@@ -17,6 +17,7 @@ pub struct StackBuilder {
     origins: Vec<String>,
     pages: Vec<String>,
     api: bool,
+    api_dpop: DpopOptions,
 }
 
 impl StackBuilder {
@@ -47,6 +48,15 @@ impl StackBuilder {
         self
     }
 
+    /// Also starts the api, as [`StackBuilder::with_api`] does, with its DPoP options (by
+    /// default [`DpopOptions::default`]: DPoP accepted, not required, no server nonces)
+    /// changed by `change`.
+    #[must_use]
+    pub fn api_dpop(mut self, change: impl FnOnce(&mut DpopOptions)) -> Self {
+        change(&mut self.api_dpop);
+        self.with_api()
+    }
+
     /// Changes the tenant before it starts (users, clients, lifetimes…); the apps registered
     /// with [`StackBuilder::app`] and [`StackBuilder::page`] are added to the result.
     #[must_use]
@@ -66,7 +76,7 @@ impl StackBuilder {
             .await
             .context("starting the mock tenant")?;
         let api = if self.api {
-            Some(ApiServer::start(&issuer, &self.origins).await?)
+            Some(ApiServer::start(&issuer, &self.origins, self.api_dpop).await?)
         } else {
             None
         };
@@ -134,7 +144,8 @@ impl Stack {
     }
 }
 
-/// The quickstart's api on port 0, trusting the mock for [`defaults::API_AUDIENCE`].
+/// The quickstart's api on port 0, trusting the mock for [`defaults::API_AUDIENCE`], with the
+/// DPoP options the builder was given.
 #[derive(Debug)]
 struct ApiServer {
     url: String,
@@ -142,11 +153,12 @@ struct ApiServer {
 }
 
 impl ApiServer {
-    async fn start(issuer: &MockIssuer, origins: &[String]) -> Result<Self> {
-        let options = AuthOptions::new(
+    async fn start(issuer: &MockIssuer, origins: &[String], dpop: DpopOptions) -> Result<Self> {
+        let mut options = AuthOptions::new(
             issuer.url().parse().context("the issuer's URL")?,
             defaults::API_AUDIENCE,
         );
+        options.dpop = dpop;
         let authenticator = Authenticator::new(options).context("the api's options")?;
         let cors = origins
             .iter()

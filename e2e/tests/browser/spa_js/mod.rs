@@ -2,11 +2,15 @@
 //!
 //! The page (`fixtures/spa-js.html`) runs the vendored SDK on `http://localhost:PORT` and the
 //! tenant is on `127.0.0.1`, another site, as a real tenant is: the login session cookie reaches
-//! the silent-authentication iframe only because it is `SameSite=None; Secure`.
+//! the silent-authentication iframe only because it is `SameSite=None; Secure`. The tests of
+//! the SDK's DPoP are in [`dpop`].
+
+mod dpop;
 
 use std::future::Future;
 
 use anyhow::{Context, Result, bail, ensure};
+use api::auth::dpop::{DEFAULT_NONCE_LIFETIME, DpopNonces};
 use e2e::{Browser, Pages, Stack, run};
 use mock_issuer::config::defaults;
 use serde_json::{Value, json};
@@ -23,22 +27,22 @@ const FIXTURES: [(&str, &str, &str); 4] = [
     (
         PAGE,
         "text/html; charset=utf-8",
-        include_str!("../../fixtures/spa-js.html"),
+        include_str!("../../../fixtures/spa-js.html"),
     ),
     (
         "/spa-js.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../fixtures/spa-js.js"),
+        include_str!("../../../fixtures/spa-js.js"),
     ),
     (
         "/spa-js-record.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../fixtures/spa-js-record.js"),
+        include_str!("../../../fixtures/spa-js-record.js"),
     ),
     (
         "/auth0-spa-js.production.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../fixtures/auth0-spa-js/auth0-spa-js.production.js"),
+        include_str!("../../../fixtures/auth0-spa-js/auth0-spa-js.production.js"),
     ),
 ];
 
@@ -54,6 +58,8 @@ enum Mode {
     /// `useDpop`: as [`Mode::SilentAuth`], with every token request and API call carrying a
     /// DPoP proof by a key the SDK keeps in IndexedDB.
     Dpop,
+    /// As [`Mode::Dpop`], against an api that wants its own nonce in every proof (RFC 9449 §9).
+    DpopWithNonces,
 }
 
 /// The page, the tenant that knows it, and the api that trusts the tenant.
@@ -72,11 +78,17 @@ impl SpaApp {
         let stack = Stack::builder()
             .app(pages.origin())
             .page(&pages.url(PAGE))
-            .with_api()
-            .start()
-            .await?;
+            .with_api();
+        let stack = if matches!(mode, Mode::DpopWithNonces) {
+            let nonces = DpopNonces::with_random_secret(DEFAULT_NONCE_LIFETIME)
+                .context("making the api's DPoP nonces")?;
+            stack.api_dpop(|dpop| dpop.nonces = Some(nonces))
+        } else {
+            stack
+        };
+        let stack = stack.start().await?;
         let (use_refresh_tokens, cache_location) = match mode {
-            Mode::SilentAuth | Mode::Dpop => (false, "memory"),
+            Mode::SilentAuth | Mode::Dpop | Mode::DpopWithNonces => (false, "memory"),
             Mode::RefreshTokens => (true, "localstorage"),
         };
         let config = json!({
@@ -86,7 +98,7 @@ impl SpaApp {
             "scope": SCOPE,
             "useRefreshTokens": use_refresh_tokens,
             "cacheLocation": cache_location,
-            "useDpop": matches!(mode, Mode::Dpop),
+            "useDpop": matches!(mode, Mode::Dpop | Mode::DpopWithNonces),
             "apiUrl": stack.api_url(),
         });
         pages.put(
@@ -220,52 +232,6 @@ async fn spa_js_logs_in_with_redirect_and_calls_the_api() {
             let claims = json_in(&browser, "#claims").await?;
             ensure!(claims["azp"] == defaults::SPA_CLIENT_ID, "{claims}");
             ensure_api_answers_200(&browser).await
-        },
-    )
-    .await;
-}
-
-/// Runs `body` in the page with `token`, the SDK's `getTokenSilently({ detailedResponse: true })`
-/// answer; `body` may return a promise, which WebDriver waits for.
-async fn with_token(browser: &Browser, body: &str) -> Result<Value> {
-    let script = format!(
-        "return window.spaClient.getTokenSilently({{ detailedResponse: true }})\
-         .then((token) => {{ {body} }});"
-    );
-    browser.eval(&script, Vec::new()).await
-}
-
-#[tokio::test]
-async fn spa_js_logs_in_with_dpop_and_calls_the_api_with_a_bound_token() {
-    as_the_manager(
-        "spa_js_logs_in_with_dpop_and_calls_the_api_with_a_bound_token",
-        Mode::Dpop,
-        |browser, _page| async move {
-            ensure_manager_logged_in(&browser).await?;
-            let claims = json_in(&browser, "#claims").await?;
-            let jkt = claims["cnf"]["jkt"].as_str().unwrap_or_default();
-            ensure!(
-                jkt.len() == 43,
-                "the access token is not bound to a key: {claims}"
-            );
-            let token_type = with_token(&browser, "return token.token_type;").await?;
-            ensure!(token_type == "DPoP", "token_type is {token_type}, not DPoP");
-
-            // The SDK's fetcher proves possession of the key with each call: the api serves it.
-            ensure_api_answers_200(&browser).await?;
-            // The same token sent as a bearer token, with no proof: refused.
-            let as_bearer = with_token(
-                &browser,
-                "return fetch(window.SPA_JS_CONFIG.apiUrl + '/api/private-scoped', \
-                 { headers: { Authorization: 'Bearer ' + token.access_token } })\
-                 .then((response) => response.status);",
-            )
-            .await?;
-            ensure!(
-                as_bearer == 401,
-                "the bound token sent as Bearer got {as_bearer}"
-            );
-            Ok(())
         },
     )
     .await;
