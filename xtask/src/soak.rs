@@ -1,14 +1,18 @@
 //! `cargo xtask soak [--seconds N]`: the soak under faults. Builds release binaries of the api,
 //! the mock issuer and the `soak` driver (`conformance::load::soak`), starts both servers on
 //! loopback ports of the OS's choosing with key-cache settings short enough for refreshes and
-//! cooldowns to happen many times in minutes, and runs the driver: steady load on the three
-//! routes while a fault script cycles the issuer through outages, slowness, garbage, empty key
-//! sets and rotations, and one phase in which an attacker holds every connection slot of the
-//! api (`MAX_CONNECTIONS` of them, set small here) while new clients must still be served
-//! promptly. The driver prints a table per phase and PASS/FAIL per check, and writes
-//! `target/soak/summary.json`; the servers' logs go to `target/soak/*.log`. CI does not run it.
+//! cooldowns to happen many times in minutes, the api's DPoP replay store in Redis on a free
+//! port, and runs the driver: steady load, bearer and DPoP, on the three routes while a fault
+//! script cycles the issuer through outages, slowness, garbage, empty key sets and rotations,
+//! one phase in which an attacker holds every connection slot of the api (`MAX_CONNECTIONS` of
+//! them, set small here) while new clients must still be served promptly, and one in which
+//! Redis is killed and restarted. The driver runs `redis-server` itself (installed here when
+//! missing, [`tools::ensure_redis`]), so that it can kill and restart it. It prints a table
+//! per phase and PASS/FAIL per check, and writes `target/soak/summary.json`; the servers' logs
+//! go to `target/soak/*.log`. CI does not run it.
 
 use std::fs::File;
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
@@ -18,11 +22,12 @@ use mock_issuer::config::defaults;
 use xshell::{Shell, cmd};
 
 use crate::process::{self, Announce, Server};
+use crate::tools;
 
 /// `cargo xtask soak`'s options.
 #[derive(Debug, Args)]
 pub struct Options {
-    /// Length of the run in seconds; the driver refuses less than 130.
+    /// Length of the run in seconds; the driver refuses less than 140.
     #[arg(long, value_name = "N", default_value_t = 180)]
     pub seconds: u64,
 }
@@ -56,16 +61,20 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         "cargo build --release -p api -p mock-issuer -p conformance --bin api --bin mock-issuer --bin soak"
     )
     .run()?;
+    tools::ensure_redis(sh)?;
     let target = crate::target_dir(sh);
     let release = target.join("release");
     let out = target.join("soak");
     sh.create_dir(&out)?;
     let mut issuer = start_mock(&release, &out)?;
-    let mut api = start_api(&release, &out, issuer.url())?;
+    // The driver starts Redis there before its first DPoP request; the api connects lazily.
+    let redis_port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut api = start_api(&release, &out, issuer.url(), redis_port)?;
 
     let status = Command::new(release.join("soak"))
         .args(["--api", api.url(), "--issuer", issuer.url()])
         .args(["--api-pid", &api.pid().to_string()])
+        .args(["--redis-port", &redis_port.to_string()])
         .args(["--seconds", &options.seconds.to_string()])
         .args(["--cooldown", &COOLDOWN_S.to_string()])
         .args(["--cache-max-age", &CACHE_MAX_AGE_S.to_string()])
@@ -89,7 +98,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
     if !status.success() {
         bail!(
             "the soak failed (logs: {})",
-            out.join("{api,mock-issuer}.log").display()
+            out.join("{api,mock-issuer,redis}.log").display()
         );
     }
     Ok(())
@@ -112,9 +121,9 @@ fn start_mock(release: &Path, out: &Path) -> Result<Server> {
     Server::start("mock-issuer", mock, Announce::Issuer)
 }
 
-/// The release api with the soak's short key-cache settings and small connection cap, logging
-/// to `out/api.log`.
-fn start_api(release: &Path, out: &Path, issuer: &str) -> Result<Server> {
+/// The release api with the soak's short key-cache settings and small connection cap, its
+/// DPoP replay store the Redis the driver runs on `redis_port`, logging to `out/api.log`.
+fn start_api(release: &Path, out: &Path, issuer: &str, redis_port: u16) -> Result<Server> {
     let mut api = Command::new(release.join("api"));
     api.env("ISSUER_BASE_URL", issuer)
         .env("AUDIENCE", defaults::API_AUDIENCE)
@@ -127,6 +136,10 @@ fn start_api(release: &Path, out: &Path, issuer: &str) -> Result<Server> {
         .env("TOKEN_CACHE_CAPACITY", TOKEN_CACHE_CAPACITY)
         .env("TOKEN_CACHE_MAX_TTL", TOKEN_CACHE_MAX_TTL)
         .env("MAX_CONNECTIONS", MAX_CONNECTIONS.to_string())
+        .env(
+            "DPOP_REPLAY_STORE",
+            format!("redis://127.0.0.1:{redis_port}"),
+        )
         // Outside the repository, so a developer's `.env` cannot change the settings.
         .current_dir(process::outside_the_repository())
         .stderr(log_file(out, "api")?);

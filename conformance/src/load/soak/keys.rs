@@ -19,6 +19,7 @@ use mock_issuer::client::IssuerClient;
 use mock_issuer::config::defaults;
 use mock_issuer::oauth::ClientCredentials;
 
+use super::dpop::DpopClient;
 use super::traffic::{self, Active};
 
 /// A signing key the run has seen, with the times (µs since the origin) that decide whether a
@@ -149,7 +150,8 @@ impl KeyEvent {
     }
 }
 
-/// A scoped and an unscoped token, both signed with the key `kid`.
+/// A scoped and an unscoped bearer token and a DPoP-bound scoped token, all signed with the
+/// key `kid`.
 pub struct TokenPair {
     /// The key's `kid`.
     pub kid: String,
@@ -157,6 +159,8 @@ pub struct TokenPair {
     pub scoped: String,
     /// A token without scopes.
     pub unscoped: String,
+    /// A `read:messages` token bound to the run's DPoP key.
+    pub dpop: String,
 }
 
 impl TokenPair {
@@ -166,6 +170,7 @@ impl TokenPair {
             key,
             scoped: self.scoped,
             unscoped: self.unscoped,
+            dpop: self.dpop,
         }
     }
 }
@@ -173,6 +178,8 @@ impl TokenPair {
 /// Mints the valid stream's tokens from the mock's default tenant, as any client gets them.
 pub struct Minter<'a> {
     issuer: &'a IssuerClient,
+    /// Gets the DPoP-bound token, for the run's DPoP key.
+    dpop: &'a DpopClient,
     /// The reader client: a `read:messages` token.
     scoped: ClientCredentials,
     /// The client granted no scope.
@@ -180,11 +187,13 @@ pub struct Minter<'a> {
 }
 
 impl<'a> Minter<'a> {
-    /// A minter for the issuer's default tenant, through `issuer`.
-    pub fn new(issuer: &'a IssuerClient) -> Self {
+    /// A minter for the issuer's default tenant, through `issuer`, binding its DPoP tokens to
+    /// `dpop`'s key.
+    pub fn new(issuer: &'a IssuerClient, dpop: &'a DpopClient) -> Self {
         let request = |id, secret| ClientCredentials::new(id, secret, defaults::API_AUDIENCE);
         Minter {
             issuer,
+            dpop,
             scoped: request(defaults::READER_CLIENT_ID, defaults::READER_CLIENT_SECRET),
             unscoped: request(
                 defaults::NO_SCOPES_CLIENT_ID,
@@ -193,19 +202,24 @@ impl<'a> Minter<'a> {
         }
     }
 
-    /// A scoped and an unscoped token from the current key.
+    /// A scoped, an unscoped and a DPoP-bound token from the current key.
     pub async fn pair(&self) -> Result<TokenPair> {
         let scoped = self.mint(&self.scoped).await?;
         let unscoped = self.mint(&self.unscoped).await?;
+        let dpop = self.dpop.bound_token(&self.scoped).await?;
         let kid = traffic::kid_of(&scoped).context("a token without a kid")?;
-        if traffic::kid_of(&unscoped).as_deref() != Some(kid.as_str()) {
-            // A rotation between the two mints: the caller tries again.
-            bail!("the two tokens were signed with different keys");
+        if [&unscoped, &dpop]
+            .iter()
+            .any(|token| traffic::kid_of(token).as_deref() != Some(kid.as_str()))
+        {
+            // A rotation between the mints: the caller tries again.
+            bail!("the tokens were signed with different keys");
         }
         Ok(TokenPair {
             kid,
             scoped,
             unscoped,
+            dpop,
         })
     }
 

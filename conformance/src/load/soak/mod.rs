@@ -1,7 +1,9 @@
-//! The soak: steady, bounded load on a running api while a fault script cycles its mock issuer
-//! through outages, slowness, garbage, empty key sets and key rotations; then a table per
-//! phase and PASS/FAIL per check. `cargo xtask soak` builds the release binaries, starts both
-//! servers on loopback and runs the `soak` binary, which parses [`Options`] and calls [`run`].
+//! The soak: steady, bounded load on a running api, bearer and DPoP, while a fault script
+//! cycles its mock issuer through outages, slowness, garbage, empty key sets and key rotations
+//! and kills the api's DPoP replay store (Redis) once; then a table per phase and PASS/FAIL per
+//! check. `cargo xtask soak` builds the release binaries, starts both servers on loopback and
+//! runs the `soak` binary, which parses [`Options`] and calls [`run`]; the driver itself runs
+//! the replay store's `redis-server`, so that it can kill and restart it.
 //!
 //! It is a load tool of the conformance library because it is the same kind of program: a
 //! black-box client that talks to servers only over HTTP (plus `/proc/PID/status` for the
@@ -9,20 +11,25 @@
 //! client and runtime a load driver needs, which the xtask deliberately does not have.
 //!
 //! - `traffic`: the request mix, the tokens it carries and the paced workers that send it.
+//! - `dpop`: the DPoP side of the mix: the run's key, bound tokens, proofs, replays, and what
+//!   a DPoP answer says beyond its status.
+//! - `redis`: the replay store's `redis-server`, started, killed and restarted.
 //! - `monitors`: what is watched beside the load: the `/api/public` probe, the fresh-connection
 //!   probe, the api's memory and the two controls that tell a stalled machine from a stalled
 //!   api.
 //! - `keys`: the signing keys the run has seen, the rule that decides which valid requests
 //!   are judged, the tokens of the issuer's current key, and the timing of a key change.
-//! - `script`: the issuer's fault phases, the key-rotation protocol and the phase in which an
-//!   attacker holds every connection slot.
+//! - `script`: the issuer's fault phases, the key-rotation protocol, the phase in which an
+//!   attacker holds every connection slot and the one in which the replay store is down.
 //! - `attacker`: that attacker: `MAX_CONNECTIONS` connections held by slow-loris heads,
 //!   dawdling HTTP/1.1 keep-alive and idle HTTP/2, re-opened whenever the server closes them.
 //! - `report`: per-phase figures, the checks, the table and the JSON summary.
 
 mod attacker;
+mod dpop;
 mod keys;
 mod monitors;
+mod redis;
 mod report;
 mod script;
 mod traffic;
@@ -34,7 +41,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use mock_issuer::client::IssuerClient;
 
+use self::dpop::DpopClient;
 use self::monitors::Monitors;
+use self::redis::ReplayStoreServer;
 use self::report::Report;
 use self::script::Plan;
 use self::traffic::{Load, Pace};
@@ -51,7 +60,12 @@ pub struct Options {
     /// The api's process id, whose VmRSS is sampled from /proc.
     #[arg(long)]
     pub api_pid: u32,
-    /// Length of the run in seconds; at least 130, so every phase of the script runs once for
+    /// The loopback port of the api's DPoP replay store (its `DPOP_REPLAY_STORE` is
+    /// `redis://127.0.0.1:PORT`): the driver runs `redis-server` there, kills it and restarts
+    /// it.
+    #[arg(long)]
+    pub redis_port: u16,
+    /// Length of the run in seconds; at least 140, so every phase of the script runs once for
     /// longer than the cache's max age plus the cooldown. Default: 180.
     #[arg(long, default_value_t = 180)]
     pub seconds: u64,
@@ -75,7 +89,8 @@ pub struct Options {
     /// Total requests per second of the load (the probe comes on top). Default: 240.
     #[arg(long, default_value_t = 240)]
     pub rate: u64,
-    /// Where the JSON summary goes. Default: target/soak/summary.json.
+    /// Where the JSON summary goes; `redis.log` goes beside it. Default:
+    /// target/soak/summary.json.
     #[arg(long, default_value = "target/soak/summary.json")]
     pub out: PathBuf,
 }
@@ -121,14 +136,21 @@ impl Options {
 /// goes to [`Options::out`].
 ///
 /// # Errors
-/// A target that is not on loopback, a run shorter than the script, an issuer whose admin
-/// surface fails, an api that never accepts a fresh token, or a summary that cannot be written.
+/// A target that is not on loopback, a run shorter than the script, a `redis-server` that
+/// cannot start, an issuer whose admin surface fails, an api that never accepts a fresh token
+/// or a DPoP request, or a summary that cannot be written.
 pub async fn run(options: &Options) -> Result<bool> {
     options.ensure_loopback()?;
     let settings = options.settings();
     let plan = Plan::new(Duration::from_secs(options.seconds))?;
     let api = options.api.trim_end_matches('/').to_owned();
     let issuer = IssuerClient::new(&options.issuer)?;
+    let redis_log = options.out.with_file_name("redis.log");
+    if let Some(dir) = redis_log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let _ = std::fs::remove_file(&redis_log);
+    let mut store = ReplayStoreServer::start(options.redis_port, &redis_log).await?;
     println!(
         "soak: {} phases of {:.1} s against {api} (issuer {}), {} req/s over {} workers",
         plan.phases,
@@ -139,13 +161,19 @@ pub async fn run(options: &Options) -> Result<bool> {
     );
     // Warm-up: the api learns the first key before the load starts, so the valid stream has a
     // key that is known to be cached from its first request on.
-    let (shared, mut keys) = script::warm_up(&issuer, &api, Instant::now()).await?;
+    let dpop = DpopClient::new(&issuer)?;
+    let (shared, mut keys) = script::warm_up(&issuer, &api, dpop, Instant::now()).await?;
     let shared = Arc::new(shared);
     let deadline = Instant::now() + plan.total();
     let pace = Pace::new(options.workers, options.rate, plan.total(), deadline);
     let load = Load::start(&shared, &api, pace)?;
     let monitors = Monitors::start(&shared, &api, &issuer, options.api_pid, deadline);
-    let script = script::run(&plan, &issuer, &api, &shared, &mut keys, settings, deadline).await;
+    let servers = script::Servers {
+        issuer: &issuer,
+        api: &api,
+        store: &mut store,
+    };
+    let script = script::run(&plan, servers, &shared, &mut keys, settings, deadline).await;
     let records = load.finish().await?;
     let observed = monitors.finish().await?;
     // Whatever the script did, leave the issuer healthy.

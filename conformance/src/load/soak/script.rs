@@ -1,7 +1,8 @@
 //! The fault script: which state the mock issuer is in during each phase, how keys are rotated
 //! and revoked without ever sending a valid-looking token the api cannot yet know (the rule is in
 //! [`super::keys`]), the phase in which an attacker holds every connection slot of the api
-//! ([`super::attacker`]), and the issuer's own counts of what the api fetched.
+//! ([`super::attacker`]), the phase in which the api's DPoP replay store (Redis) is killed and
+//! restarted ([`super::redis`]), and the issuer's own counts of what the api fetched.
 
 use std::time::{Duration, Instant};
 
@@ -11,8 +12,10 @@ use mock_issuer::{Endpoint, Fault, RequestCounts};
 
 use super::Settings;
 use super::attacker::{AttackFigures, Attacker, Target};
+use super::dpop::DpopClient;
 use super::keys::{KeyChange, KeyEvent, Keys, Minter, Poll, TokenPair, Wait, seen_text};
-use super::traffic::Shared;
+use super::redis::ReplayStoreServer;
+use super::traffic::{self, Shared};
 
 /// A fault a phase sets, as the script states it.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +56,9 @@ pub enum Action {
     /// The issuer stays healthy while an attacker holds as many connections as the api serves
     /// at once, on top of the load's, for the whole phase.
     HoldEverySlot,
+    /// The issuer stays healthy while the api's replay store is killed (SIGKILL) at the start
+    /// and restarted, empty, on the same port halfway through.
+    ReplayStoreDown,
 }
 
 /// One phase of the script.
@@ -117,6 +123,10 @@ pub const SCRIPT: &[Phase] = &[
     Phase {
         name: "revoke previous",
         action: Action::RevokePrevious,
+    },
+    Phase {
+        name: "replay store down",
+        action: Action::ReplayStoreDown,
     },
     Phase {
         name: "discovery down",
@@ -228,6 +238,24 @@ pub struct ScriptLog {
     pub tokens_minted: u64,
     /// What the attacker did, in each phase that held every slot.
     pub attacks: Vec<AttackLog>,
+    /// Each time the replay store was killed and restarted.
+    pub outages: Vec<Outage>,
+}
+
+/// One outage of the replay store: the instants (µs since the origin) the judge reasons with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outage {
+    /// The phase's index in the run.
+    pub phase: usize,
+    /// When the kill was sent: a request in flight from here may meet a store that is gone.
+    pub kill_us: u64,
+    /// When the killed server had been reaped: its port is closed, and every DPoP request
+    /// sent from here must be refused 503 until the restart.
+    pub down_us: u64,
+    /// When the new server was started: from here the api may reach it again.
+    pub restart_us: u64,
+    /// When the new server answered the driver's `PING`.
+    pub answering_us: u64,
 }
 
 /// What the attacker did in one phase.
@@ -244,14 +272,20 @@ pub struct AttackLog {
 const SLACK: Duration = Duration::from_secs(1);
 
 /// Gets the first tokens and waits until the api accepts them: the first key becomes known.
-pub async fn warm_up(issuer: &IssuerClient, api: &str, t0: Instant) -> Result<(Shared, Keys)> {
+/// Then one DPoP request with a fresh proof must be accepted: the replay store answers.
+pub async fn warm_up(
+    issuer: &IssuerClient,
+    api: &str,
+    dpop: DpopClient,
+    t0: Instant,
+) -> Result<(Shared, Keys)> {
     issuer.clear_faults().await?;
-    let pair = Minter::new(issuer).pair().await?;
+    let pair = Minter::new(issuer, &dpop).pair().await?;
     let mut keys = Keys::default();
     let key = keys.register(&pair.kid, &pair.scoped);
     let poll = Poll::new(api, Duration::from_millis(200), Duration::from_secs(30))?;
     let wait = poll.until(&pair.scoped, 200, Instant::now()).await;
-    let shared = Shared::new(t0, pair.into_active(key));
+    let shared = Shared::new(t0, pair.into_active(key), dpop);
     if wait.latency.is_none() {
         bail!(
             "the api never accepted a fresh token from a healthy issuer (answers: {})",
@@ -259,20 +293,39 @@ pub async fn warm_up(issuer: &IssuerClient, api: &str, t0: Instant) -> Result<(S
         );
     }
     keys.mark_known(key, shared.now_us());
+    let url = format!("{api}/api/private");
+    let token = &shared.active().dpop;
+    let proof = shared.dpop().proof(&url, token).unwrap_or_default();
+    let client = traffic::client(Duration::from_secs(5))?;
+    let status = traffic::status_of(traffic::dpop_request(&client, &url, token, &proof)).await;
+    if status != 200 {
+        bail!(
+            "the api answered {status} to a DPoP request with a fresh proof: does its DPOP_REPLAY_STORE name the soak's Redis?"
+        );
+    }
     Ok((shared, keys))
+}
+
+/// What the script acts on: the issuer, the api and the api's replay store.
+pub struct Servers<'a> {
+    /// The mock issuer's client.
+    pub issuer: &'a IssuerClient,
+    /// The api's base URL, without a trailing slash.
+    pub api: &'a str,
+    /// The api's DPoP replay store.
+    pub store: &'a mut ReplayStoreServer,
 }
 
 /// Runs the phases until `deadline`, then stops the load and the monitors.
 pub async fn run(
     plan: &Plan,
-    issuer: &IssuerClient,
-    api: &str,
+    servers: Servers<'_>,
     shared: &Shared,
     keys: &mut Keys,
     settings: Settings,
     deadline: Instant,
 ) -> Result<ScriptLog> {
-    let result = match Runner::new(issuer, api, shared, keys, settings) {
+    let result = match Runner::new(servers, shared, keys, settings) {
         Ok(mut runner) => runner.phases(plan, deadline).await.map(|()| runner.log),
         Err(error) => Err(error),
     };
@@ -282,7 +335,7 @@ pub async fn run(
 }
 
 /// The script at work: the issuer, the api, the state it shares with the load, the key
-/// registry, and what it has seen so far.
+/// registry, the replay store, and what it has seen so far.
 struct Runner<'a> {
     issuer: &'a IssuerClient,
     minter: Minter<'a>,
@@ -291,6 +344,8 @@ struct Runner<'a> {
     poll: Poll,
     shared: &'a Shared,
     keys: &'a mut Keys,
+    /// The api's DPoP replay store, which one phase kills and restarts.
+    store: &'a mut ReplayStoreServer,
     settings: Settings,
     /// The api's socket, for the attacker.
     target: Target,
@@ -301,19 +356,20 @@ struct Runner<'a> {
 
 impl<'a> Runner<'a> {
     fn new(
-        issuer: &'a IssuerClient,
-        api: &str,
+        servers: Servers<'a>,
         shared: &'a Shared,
         keys: &'a mut Keys,
         settings: Settings,
     ) -> Result<Self> {
         let limit = settings.cooldown * 3 + settings.cache_max_age + settings.http_timeout + SLACK;
+        let Servers { issuer, api, store } = servers;
         Ok(Runner {
             issuer,
-            minter: Minter::new(issuer),
+            minter: Minter::new(issuer, shared.dpop()),
             poll: Poll::new(api, Duration::from_millis(50), limit)?,
             shared,
             keys,
+            store,
             settings,
             target: Target::of(api)?,
             attacker: None,
@@ -336,7 +392,7 @@ impl<'a> Runner<'a> {
                 phase.name
             );
             let fault_start = self.shared.now_us();
-            self.begin(index, phase.action).await?;
+            self.begin(index, phase.action, end).await?;
             self.refresh_tokens_until(end).await;
             if let Some(attacker) = self.attacker.take() {
                 let figures = attacker.finish().await;
@@ -368,8 +424,9 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Does phase `index`'s `action` to the issuer.
-    async fn begin(&mut self, index: usize, action: Action) -> Result<()> {
+    /// Does phase `index`'s `action` to the issuer (or the api's connections, or its replay
+    /// store), the phase ending at `end`.
+    async fn begin(&mut self, index: usize, action: Action, end: Instant) -> Result<()> {
         match action {
             Action::Healthy => {}
             Action::Faults(faults) => {
@@ -388,7 +445,31 @@ impl<'a> Runner<'a> {
                 let slots = self.settings.max_connections;
                 self.attacker = Some(Attacker::start(&self.target, slots));
             }
+            Action::ReplayStoreDown => self.replay_store_down(index, end).await?,
         }
+        Ok(())
+    }
+
+    /// Kills the replay store now and restarts it halfway to `end`, keeping the valid stream's
+    /// tokens fresh meanwhile. The load's replays are forgotten at both moments: a proof the
+    /// killed store accepted may be accepted once more by the new one, and is not replayed.
+    async fn replay_store_down(&mut self, phase: usize, end: Instant) -> Result<()> {
+        let kill_us = self.shared.now_us();
+        let halfway = Instant::now() + end.saturating_duration_since(Instant::now()) / 2;
+        self.shared.replayable().forget();
+        self.store.kill();
+        let down_us = self.shared.now_us();
+        self.refresh_tokens_until(halfway).await;
+        self.shared.replayable().forget();
+        let restart_us = self.shared.now_us();
+        self.store.restart().await?;
+        self.log.outages.push(Outage {
+            phase,
+            kill_us,
+            down_us,
+            restart_us,
+            answering_us: self.shared.now_us(),
+        });
         Ok(())
     }
 
@@ -535,7 +616,8 @@ mod tests {
 
     #[test]
     fn a_run_shorter_than_the_script_is_refused_and_a_long_one_repeats_it() {
-        assert!(Plan::new(Duration::from_secs(129)).is_err());
+        assert!(Plan::new(Duration::from_secs(139)).is_err());
+        assert!(Plan::new(Duration::from_secs(140)).is_ok());
 
         let plan = Plan::new(Duration::from_secs(600)).expect("long enough");
 

@@ -1,5 +1,6 @@
 //! The soak's traffic: what each request carries and what the contract expects of it, the
-//! state the script shares with the load, and the paced workers that send the requests.
+//! state the script shares with the load, and the paced workers that send the requests, bearer
+//! and DPoP (a fresh proof each, and now and then a proof the api already accepted, again).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -8,10 +9,13 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::header::AUTHORIZATION;
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Interval, MissedTickBehavior};
+
+use super::dpop::{Accepted, DpopClient, Refusal, Replayable};
 
 /// One kind of request of the steady mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +42,19 @@ pub enum Kind {
     PrivateTampered,
     /// `GET /api/private` with a bearer value that is not a JWS at all.
     PrivateGarbage,
+    /// `GET /api/private` with a DPoP-bound `read:messages` token and a fresh proof.
+    PrivateDpop,
+    /// `GET /api/private-scoped` with a DPoP-bound `read:messages` token and a fresh proof.
+    ScopedDpop,
+    /// `GET /api/private` with a token and proof the api already accepted, sent again.
+    PrivateDpopReplay,
 }
 
 impl Kind {
-    /// The mix each worker cycles through: the three routes with and without tokens, and an
-    /// unknown-`kid` flood of 2 in 11 requests (far more than one per cooldown).
-    pub const SCHEDULE: [Kind; 11] = [
+    /// The mix each worker cycles through: the three routes with and without tokens, an
+    /// unknown-`kid` flood of 2 in 13 requests (far more than one per cooldown), and 2 in 13
+    /// DPoP requests, of which [`Kind::replay_instead`] makes some replays.
+    pub const SCHEDULE: [Kind; 13] = [
         Kind::PublicNone,
         Kind::PrivateScoped,
         Kind::PrivateUnknownKid,
@@ -55,7 +66,25 @@ impl Kind {
         Kind::PrivateTampered,
         Kind::ScopedNone,
         Kind::PrivateGarbage,
+        Kind::ScopedDpop,
+        Kind::PrivateDpop,
     ];
+
+    /// One private DPoP request in this many passes of a worker through [`Kind::SCHEDULE`] is
+    /// a replay: a few a second in all, enough for every phase, few enough that the fresh
+    /// proofs stay the bulk of the DPoP traffic.
+    const REPLAY_EVERY: u64 = 6;
+
+    /// The kind of a worker's `n`th request, `scheduled` in [`Kind::SCHEDULE`]: a replay in
+    /// place of one private DPoP request every [`Kind::REPLAY_EVERY`] passes.
+    pub fn replay_instead(scheduled: Kind, n: u64) -> Kind {
+        let pass = n / Kind::SCHEDULE.len() as u64;
+        if scheduled == Kind::PrivateDpop && pass % Kind::REPLAY_EVERY == Kind::REPLAY_EVERY - 1 {
+            Kind::PrivateDpopReplay
+        } else {
+            scheduled
+        }
+    }
 
     /// A short name for tables and JSON.
     pub fn name(self) -> &'static str {
@@ -71,6 +100,9 @@ impl Kind {
             Kind::ScopedUnknownKid => "scoped/unknown-kid",
             Kind::PrivateTampered => "private/tampered",
             Kind::PrivateGarbage => "private/garbage",
+            Kind::PrivateDpop => "private/dpop",
+            Kind::ScopedDpop => "scoped/dpop",
+            Kind::PrivateDpopReplay => "private/dpop-replay",
         }
     }
 
@@ -80,24 +112,29 @@ impl Kind {
             Kind::ScopedNone
             | Kind::ScopedScoped
             | Kind::ScopedUnscoped
-            | Kind::ScopedUnknownKid => "/api/private-scoped",
+            | Kind::ScopedUnknownKid
+            | Kind::ScopedDpop => "/api/private-scoped",
             _ => "/api/private",
         }
     }
 
-    /// The contract's answer while the issuer is healthy (README, "Answers").
+    /// The contract's answer while the issuer and the replay store are healthy (README,
+    /// "Answers"); a replay's 401 must be the replay's refusal (see the report's judge).
     pub fn expected(self) -> u16 {
         match self {
-            Kind::PublicNone | Kind::PrivateScoped | Kind::ScopedScoped | Kind::PrivateUnscoped => {
-                200
-            }
+            Kind::PublicNone
+            | Kind::PrivateScoped
+            | Kind::ScopedScoped
+            | Kind::PrivateUnscoped
+            | Kind::PrivateDpop
+            | Kind::ScopedDpop => 200,
             Kind::ScopedUnscoped => 403,
             _ => 401,
         }
     }
 
-    /// Whether the request carries a valid token of a known key, whose answer must not change
-    /// with the issuer's health.
+    /// Whether the request carries a valid bearer token of a known key, whose answer must not
+    /// change with the issuer's health.
     pub fn is_valid(self) -> bool {
         matches!(
             self,
@@ -110,6 +147,15 @@ impl Kind {
     pub fn is_unknown_kid(self) -> bool {
         matches!(self, Kind::PrivateUnknownKid | Kind::ScopedUnknownKid)
     }
+
+    /// Whether the request is DPoP: a bound token of a known key with a proof, whose answer
+    /// depends on the replay store as well (see the report's judge).
+    pub fn is_dpop(self) -> bool {
+        matches!(
+            self,
+            Kind::PrivateDpop | Kind::ScopedDpop | Kind::PrivateDpopReplay
+        )
+    }
 }
 
 /// The tokens the load uses now: the newest key that the api has been seen to accept.
@@ -121,6 +167,8 @@ pub struct Active {
     pub scoped: String,
     /// A token without scopes signed with that key.
     pub unscoped: String,
+    /// A `read:messages` token signed with that key and bound to the run's DPoP key.
+    pub dpop: String,
 }
 
 /// State the script changes and the load and monitors read.
@@ -134,17 +182,34 @@ pub struct Shared {
     active: RwLock<Arc<Active>>,
     /// Set when the script ends early, so the load stops with it.
     stop: AtomicBool,
+    /// The run's DPoP key, which signs the load's proofs.
+    dpop: DpopClient,
+    /// The last DPoP request accepted, for replays.
+    replayable: Replayable,
 }
 
 impl Shared {
-    /// State for a run that starts at `t0` in phase 0 with `active` tokens.
-    pub fn new(t0: Instant, active: Active) -> Self {
+    /// State for a run that starts at `t0` in phase 0 with `active` tokens, their bound token
+    /// bound to `dpop`'s key.
+    pub fn new(t0: Instant, active: Active, dpop: DpopClient) -> Self {
         Shared {
             t0,
             phase: AtomicUsize::new(0),
             active: RwLock::new(Arc::new(active)),
             stop: AtomicBool::new(false),
+            dpop,
+            replayable: Replayable::default(),
         }
+    }
+
+    /// The run's DPoP key.
+    pub fn dpop(&self) -> &DpopClient {
+        &self.dpop
+    }
+
+    /// The last DPoP request accepted, for replays.
+    pub fn replayable(&self) -> &Replayable {
+        &self.replayable
     }
 
     /// Microseconds since the run's origin.
@@ -202,6 +267,10 @@ pub struct Record {
     pub key: Option<usize>,
     /// The HTTP status; 0 when no answer came (connection error or the client's timeout).
     pub status: u16,
+    /// What a DPoP request's answer said beyond its status; [`Refusal::None`] for the others.
+    pub refusal: Refusal,
+    /// For a replay, when the request it replays was first sent (µs since the origin).
+    pub replay_of_us: Option<u64>,
     /// When it was sent, in microseconds since the origin.
     pub sent_us: u64,
     /// When its answer (or failure) came, in microseconds since the origin.
@@ -232,6 +301,32 @@ pub async fn status_of(request: reqwest::RequestBuilder) -> u16 {
         }
         Err(_) => 0,
     }
+}
+
+/// Sends a DPoP `request`: its status (0 when no answer came) and what its answer said.
+async fn dpop_answer_of(request: reqwest::RequestBuilder) -> (u16, Refusal) {
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.unwrap_or_default();
+            (status, Refusal::of(status, &headers, &body))
+        }
+        Err(_) => (0, Refusal::None),
+    }
+}
+
+/// `GET url` with `Authorization: DPoP token` and the `DPoP` header `proof`.
+pub fn dpop_request(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    proof: &str,
+) -> reqwest::RequestBuilder {
+    client
+        .get(url)
+        .header(AUTHORIZATION, format!("DPoP {token}"))
+        .header("DPoP", proof)
 }
 
 /// A ticker of `period` that, after a stall, does not burst to catch up: the pace stays the
@@ -356,37 +451,97 @@ impl Worker {
         records
     }
 
-    /// The worker's `n`th request, ready to be spawned: it holds `permit` until answered.
+    /// The worker's `n`th request, ready to be spawned: it holds `permit` until answered. A
+    /// fresh DPoP request the api accepts becomes the one the load replays.
     fn send(
         &self,
         n: u64,
         permit: OwnedSemaphorePermit,
     ) -> impl Future<Output = Record> + Send + 'static {
-        let kind = Kind::SCHEDULE[(self.id + n as usize) % Kind::SCHEDULE.len()];
-        let (token, key) = self.token(kind, n);
-        let mut request = self.client.get(format!("{}{}", self.api, kind.path()));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
+        let prepared = self.prepare(n);
         let phase = self.shared.phase();
         let shared = self.shared.clone();
         async move {
             let _permit = permit;
             let sent_us = shared.now_us();
-            let status = status_of(request).await;
+            let (status, refusal) = if prepared.kind.is_dpop() {
+                dpop_answer_of(prepared.request).await
+            } else {
+                (status_of(prepared.request).await, Refusal::None)
+            };
+            if let (200, Some(mut accepted)) = (status, prepared.fresh) {
+                accepted.sent_us = sent_us;
+                shared.replayable().remember(accepted);
+            }
             Record {
                 phase,
-                kind,
-                key,
+                kind: prepared.kind,
+                key: prepared.key,
                 status,
+                refusal,
+                replay_of_us: prepared.replay_of_us,
                 sent_us,
                 done_us: shared.now_us(),
             }
         }
     }
 
+    /// The worker's `n`th request. A replay with nothing accepted to replay (none since the
+    /// replay store was lost) goes as a fresh DPoP request instead.
+    fn prepare(&self, n: u64) -> Prepared {
+        let scheduled = Kind::SCHEDULE[(self.id + n as usize) % Kind::SCHEDULE.len()];
+        let mut kind = Kind::replay_instead(scheduled, n);
+        if kind == Kind::PrivateDpopReplay {
+            if let Some(accepted) = self.shared.replayable().get() {
+                let url = format!("{}{}", self.api, accepted.path);
+                return Prepared {
+                    kind,
+                    request: dpop_request(&self.client, &url, &accepted.token, &accepted.proof),
+                    key: Some(accepted.key),
+                    replay_of_us: Some(accepted.sent_us),
+                    fresh: None,
+                };
+            }
+            kind = Kind::PrivateDpop;
+        }
+        let url = format!("{}{}", self.api, kind.path());
+        if kind.is_dpop() {
+            let active = self.shared.active();
+            let proof = self
+                .shared
+                .dpop()
+                .proof(&url, &active.dpop)
+                .unwrap_or_default();
+            return Prepared {
+                kind,
+                request: dpop_request(&self.client, &url, &active.dpop, &proof),
+                key: Some(active.key),
+                replay_of_us: None,
+                fresh: Some(Accepted {
+                    path: kind.path(),
+                    token: active.dpop.clone(),
+                    proof,
+                    key: active.key,
+                    sent_us: 0,
+                }),
+            };
+        }
+        let (token, key) = self.token(kind, n);
+        let mut request = self.client.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Prepared {
+            kind,
+            request,
+            key,
+            replay_of_us: None,
+            fresh: None,
+        }
+    }
+
     /// The bearer token of the worker's `n`th request, a `kind`, and the registry index of its
-    /// key when it is a valid token.
+    /// key when it is a valid token (none for DPoP kinds, which [`Worker::prepare`] sends).
     fn token(&self, kind: Kind, n: u64) -> (Option<String>, Option<usize>) {
         let active = self.shared.active();
         match kind {
@@ -404,8 +559,22 @@ impl Worker {
             }
             Kind::PrivateTampered => (Some(tamper_signature(&active.scoped)), None),
             Kind::PrivateGarbage => (Some("not-a-jws".to_owned()), None),
+            // Sent by [`Worker::prepare`] with their proofs.
+            Kind::PrivateDpop | Kind::ScopedDpop | Kind::PrivateDpopReplay => (None, None),
         }
     }
+}
+
+/// A request ready to send, with what its record and the replays need.
+struct Prepared {
+    kind: Kind,
+    request: reqwest::RequestBuilder,
+    /// The registry index of its token's key, for valid and DPoP tokens.
+    key: Option<usize>,
+    /// For a replay, when the replayed request was first sent.
+    replay_of_us: Option<u64>,
+    /// For a fresh DPoP request, what replaying it sends (its `sent_us` set once sent).
+    fresh: Option<Accepted>,
 }
 
 /// The JSON header of a compact JWS.
@@ -466,5 +635,19 @@ mod tests {
             TOKEN.rsplit_once('.').map(|p| p.0)
         );
         assert_eq!(tampered.len(), TOKEN.len());
+    }
+
+    #[test]
+    fn replays_take_the_place_of_one_private_dpop_request_in_six_passes_and_nothing_else() {
+        let len = Kind::SCHEDULE.len() as u64;
+        let kinds: Vec<Kind> = (0..len * 12)
+            .map(|n| Kind::replay_instead(Kind::SCHEDULE[(n % len) as usize], n))
+            .collect();
+        let count = |kind| kinds.iter().filter(|k| **k == kind).count();
+
+        assert_eq!(count(Kind::PrivateDpopReplay), 2);
+        assert_eq!(count(Kind::PrivateDpop), 10);
+        assert_eq!(count(Kind::ScopedDpop), 12);
+        assert_eq!(count(Kind::PublicNone), 12);
     }
 }

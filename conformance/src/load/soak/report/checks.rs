@@ -10,7 +10,7 @@ use super::figures::{
     MEMORY_GROWTH_PERCENT, MemorySummary, PhaseStats, ProbeSummary, StallSummary, fetch_bound, mib,
     run_us,
 };
-use super::judge::Tally;
+use super::judge::{Counted, Tally};
 use crate::load::soak::Settings;
 use crate::load::soak::keys::{KeyChange, KeyEvent};
 use crate::load::soak::monitors::{PROBE_INTERVAL, PROBE_TIMEOUT};
@@ -30,14 +30,25 @@ pub struct Check {
 
 /// Valid tokens of a cached key get the contract's answer, whatever the issuer does.
 pub fn valid_tokens(tally: &Tally) -> Check {
+    none_failed(
+        "no request with a valid token fails while its key is cached",
+        &tally.valid,
+        "judged valid-token requests got another answer than the contract's",
+        "",
+    )
+}
+
+/// A check that holds when `counted` holds requests and none of them failed; its detail says
+/// how many failed of how many `what`, then `more`, then a few examples.
+pub fn none_failed(name: &'static str, counted: &Counted, what: &str, more: &str) -> Check {
     Check {
-        name: "no request with a valid token fails while its key is cached",
-        passed: tally.valid.total > 0 && tally.valid.failures.is_empty(),
+        name,
+        passed: counted.total > 0 && counted.failures.is_empty(),
         detail: format!(
-            "{} of {} judged valid-token requests got another answer than the contract's{}",
-            tally.valid.failures.len(),
-            tally.valid.total,
-            examples(&tally.valid.failures)
+            "{} of {} {what}{more}{}",
+            counted.failures.len(),
+            counted.total,
+            examples(&counted.failures)
         ),
     }
 }
@@ -45,14 +56,15 @@ pub fn valid_tokens(tally: &Tally) -> Check {
 /// No 5xx but the documented 503, and that only when the issuer could not give a usable key.
 pub fn server_errors(tally: &Tally, stalls: &StallSummary) -> Check {
     Check {
-        name: "no 5xx but the documented 503, and 503 only when no usable key could be had",
+        name: "no 5xx but the documented 503, and 503 only when no usable key could be had or the replay store could not answer",
         // Excuses count only while stalls are rare enough for the run to mean something.
         passed: tally.server_errors.is_empty()
             && !(stalls.too_busy_to_judge && tally.stall_503 > 0),
         detail: format!(
-            "{} undocumented 5xx; {} documented 503 (unknown kid while the issuer was faulted), {} while the machine stalled{}",
+            "{} undocumented 5xx; {} documented 503 (unknown kid while the issuer was faulted), {} (DPoP while the replay store was down), {} while the machine stalled{}",
             tally.server_errors.len(),
             tally.documented_503,
+            tally.replay_store_503,
             tally.stall_503,
             examples(&tally.server_errors)
         ),
@@ -332,12 +344,18 @@ fn per_attack(
             None => (false, format!("phase {}: no figures", attack.phase)),
         })
         .collect();
+    all_of(name, &verdicts, "no phase held every slot")
+}
+
+/// A check that holds when every one of `verdicts` (`(passed, detail)`, one per occasion) does
+/// and there was at least one; its detail is theirs, or `none` when there was none.
+pub fn all_of(name: &'static str, verdicts: &[(bool, String)], none: &str) -> Check {
     let details: Vec<&str> = verdicts.iter().map(|(_, detail)| detail.as_str()).collect();
     Check {
         name,
         passed: !verdicts.is_empty() && verdicts.iter().all(|(passed, _)| *passed),
         detail: if details.is_empty() {
-            "no phase held every slot".to_owned()
+            none.to_owned()
         } else {
             details.join("; ")
         },
@@ -345,7 +363,7 @@ fn per_attack(
 }
 
 /// The first few of `records`, for a detail line.
-fn examples(records: &[Record]) -> String {
+pub fn examples(records: &[Record]) -> String {
     if records.is_empty() {
         return String::new();
     }
@@ -356,9 +374,10 @@ fn examples(records: &[Record]) -> String {
 /// One request, as a failure's example.
 fn describe(record: &Record) -> String {
     format!(
-        "{} -> {} at {:.1} s (phase {})",
+        "{} -> {}{} at {:.1} s (phase {})",
         record.kind.name(),
         record.status,
+        record.refusal.name(),
         record.sent_us as f64 / 1e6,
         record.phase
     )

@@ -8,11 +8,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::connections::NewConnections;
-use super::judge::Judge;
+use super::judge::{Judge, StoreState};
 use crate::load::soak::Settings;
+use crate::load::soak::dpop::Refusal;
 use crate::load::soak::monitors::{Control, FreshProbe, MemorySample, Probe, ProbeFailure, Stall};
 use crate::load::soak::script::{PhaseLog, ScriptLog};
-use crate::load::soak::traffic::Record;
+use crate::load::soak::traffic::{Kind, Record};
 
 /// One phase's figures.
 #[derive(Debug, Default, Serialize)]
@@ -35,6 +36,14 @@ pub struct PhaseStats {
     pub valid_judged: u64,
     /// Of those, the ones that got another answer than the contract's.
     pub valid_failed: u64,
+    /// DPoP requests judged (see [`Judge::dpop_judged`]).
+    pub dpop_judged: u64,
+    /// Of those, the ones that got another answer than their right one.
+    pub dpop_failed: u64,
+    /// Replays sent while the store answered, of a request it accepted.
+    pub replays_judged: u64,
+    /// Of those, refused 401 `invalid_dpop_proof` as replays.
+    pub replays_refused: u64,
     /// JWKS fetches the issuer counted in it.
     pub jwks_fetches: u64,
     /// The most the cooldown allows in its length ([`fetch_bound`]).
@@ -70,6 +79,17 @@ impl PhaseStats {
             .filter(|r| judge.judged(r))
             .collect();
         let seconds = (log.end_us - log.start_us) as f64 / 1e6;
+        let dpop: Vec<&Record> = in_phase
+            .iter()
+            .copied()
+            .filter(|r| judge.dpop_judged(r))
+            .collect();
+        let replays: Vec<&Record> = dpop
+            .iter()
+            .copied()
+            .filter(|r| r.kind == Kind::PrivateDpopReplay && !judge.forgotten(r))
+            .filter(|r| judge.store_state(r) == StoreState::Up)
+            .collect();
         PhaseStats {
             name: log.name,
             seconds,
@@ -82,6 +102,13 @@ impl PhaseStats {
             valid_failed: judged
                 .iter()
                 .filter(|r| r.status != r.kind.expected())
+                .count() as u64,
+            dpop_judged: dpop.len() as u64,
+            dpop_failed: dpop.iter().filter(|r| !judge.dpop_right(r)).count() as u64,
+            replays_judged: replays.len() as u64,
+            replays_refused: replays
+                .iter()
+                .filter(|r| r.status == 401 && r.refusal == Refusal::Replayed)
                 .count() as u64,
             jwks_fetches: log.counts_end.jwks - log.counts_start.jwks,
             jwks_fetch_bound: fetch_bound(seconds, settings.cooldown),

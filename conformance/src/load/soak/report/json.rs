@@ -1,10 +1,12 @@
 //! The JSON summary written under `target/soak/`: the settings, the plan, every figure of the
-//! table (the attacker's among them), every check, and the api's memory samples.
+//! table (the attacker's and the replay store's outages among them), every check, and the
+//! api's memory samples.
 
 use serde::Serialize;
 
 use super::checks::Check;
 use super::connections::AttackSummary;
+use super::dpop::OutageSummary;
 use super::figures::{MemorySummary, PhaseStats, ProbeSummary, StallSummary};
 use super::{DiscoveryFetches, Report};
 use crate::load::soak::keys::KeyEvent;
@@ -22,6 +24,7 @@ pub struct Summary<'a> {
     probe: &'a ProbeSummary,
     memory: &'a MemorySummary,
     attacks: &'a [AttackSummary],
+    replay_store_outages: &'a [OutageSummary],
     checks: &'a [Check],
     passed: usize,
     failed: usize,
@@ -91,6 +94,7 @@ impl Report {
             probe: &self.probe,
             memory: &self.memory,
             attacks: &self.attacks,
+            replay_store_outages: &self.outages,
             checks: &self.checks,
             passed: self.checks.len() - failed,
             failed,

@@ -4,11 +4,13 @@
 //! - [`judge`]: which requests are judged and which failures a fault or a stall excuses.
 //! - [`figures`]: per-phase counts and latencies, stalls, probe and memory summaries.
 //! - [`connections`]: new clients' figures per phase, and the attacker phases' summaries.
-//! - [`checks`]: the checks, one function each.
+//! - [`dpop`]: the replay store's outages' figures, and the checks on DPoP traffic.
+//! - [`checks`]: the other checks, one function each.
 //! - [`table`] and [`json`]: the two ways the report is written out.
 
 mod checks;
 mod connections;
+mod dpop;
 mod figures;
 mod json;
 mod judge;
@@ -18,6 +20,7 @@ use serde::Serialize;
 
 use self::checks::Check;
 use self::connections::AttackSummary;
+use self::dpop::OutageSummary;
 use self::figures::{MemorySummary, PhaseStats, ProbeSummary, StallSummary};
 use self::judge::{Judge, Tally};
 use super::Settings;
@@ -59,6 +62,7 @@ pub struct Report {
     probe: ProbeSummary,
     memory: MemorySummary,
     attacks: Vec<AttackSummary>,
+    outages: Vec<OutageSummary>,
 }
 
 impl Report {
@@ -90,6 +94,7 @@ impl Report {
             .iter()
             .map(|log| AttackSummary::new(log, &tally, &observed.memory))
             .collect();
+        let outages = dpop::outages(script, records, &judge, &probe);
         let checks = vec![
             checks::valid_tokens(&tally),
             checks::server_errors(&tally, &stalls),
@@ -101,6 +106,11 @@ impl Report {
             checks::probe(&probe, &stalls),
             checks::new_clients_under_attack(&attacks, &phases),
             checks::service_under_attack(&attacks, &phases),
+            dpop::answers(&tally),
+            dpop::replays(&phases),
+            dpop::while_down(&outages),
+            dpop::service_while_down(&outages),
+            dpop::recovery(&outages),
         ];
         Report {
             settings,
@@ -114,6 +124,7 @@ impl Report {
             probe,
             memory,
             attacks,
+            outages,
         }
     }
 

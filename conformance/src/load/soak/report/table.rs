@@ -1,11 +1,12 @@
 //! The printed report: one row per phase, the key changes, the attacker's connections, the
-//! machine's stalls, discovery and memory, then PASS/FAIL per check and the `N passed, M
-//! failed` line.
+//! replay store's outages, the machine's stalls, discovery and memory, then PASS/FAIL per check
+//! and the `N passed, M failed` line.
 
 use std::fmt::Write as _;
 
 use super::Report;
 use super::connections::AttackSummary;
+use super::dpop::{OutageSummary, statuses_text};
 use super::figures::{MEMORY_GROWTH_PERCENT, PhaseStats, mib};
 use crate::load::soak::keys::{KeyEvent, seen_text};
 use crate::load::soak::monitors::STALL_THRESHOLD;
@@ -20,6 +21,9 @@ impl Report {
         self.write_phases(&mut out);
         self.write_key_changes(&mut out);
         self.write_attacks(&mut out);
+        for outage in &self.outages {
+            write_outage(&mut out, outage);
+        }
         self.write_machine(&mut out);
         self.write_checks(&mut out);
         out
@@ -28,7 +32,7 @@ impl Report {
     fn write_phases(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "\n{:<3} {:<20} {:>5} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7} {:>7} {:>9} {:>13} {:>9} {:>4} {:>9} {:>7}",
+            "\n{:<3} {:<20} {:>5} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7} {:>7} {:>9} {:>13} {:>11} {:>10} {:>9} {:>4} {:>9} {:>7}",
             "#",
             "phase",
             "s",
@@ -43,6 +47,8 @@ impl Report {
             "p99 ms",
             "valid p99",
             "valid ok/all",
+            "dpop ok/all",
+            "replay ref",
             "jwks/max",
             "disc",
             "new p99",
@@ -119,7 +125,7 @@ fn write_phase(out: &mut String, index: usize, phase: &PhaseStats) {
     let valid_ok = phase.valid_judged - phase.valid_failed;
     let _ = writeln!(
         out,
-        "{index:<3} {:<20} {:>5.1} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7.2} {:>7.2} {:>9.2} {:>13} {:>9} {:>4} {:>9.2} {:>7}",
+        "{index:<3} {:<20} {:>5.1} {:>7} {:>6} {:>6} {:>6} {:>5} {:>5} {:>4} {:>7.2} {:>7.2} {:>9.2} {:>13} {:>11} {:>10} {:>9} {:>4} {:>9.2} {:>7}",
         phase.name,
         phase.seconds,
         phase.requests,
@@ -133,6 +139,12 @@ fn write_phase(out: &mut String, index: usize, phase: &PhaseStats) {
         phase.p99_ms,
         phase.valid_p99_ms,
         format!("{valid_ok}/{}", phase.valid_judged),
+        format!(
+            "{}/{}",
+            phase.dpop_judged - phase.dpop_failed,
+            phase.dpop_judged
+        ),
+        format!("{}/{}", phase.replays_refused, phase.replays_judged),
         format!("{}/{}", phase.jwks_fetches, phase.jwks_fetch_bound),
         phase.discovery_fetches,
         phase.new_connections.p99_ms,
@@ -161,6 +173,41 @@ fn write_attack(out: &mut String, attack: &AttackSummary) {
             way.answered_other,
         );
     }
+}
+
+/// One outage of the replay store: the DPoP answers while it was down, the rest of the
+/// traffic meanwhile, and the recovery.
+fn write_outage(out: &mut String, outage: &OutageSummary) {
+    let ms = |value: Option<f64>| value.map_or("never".to_owned(), |v| format!("{v:.0} ms"));
+    let _ = writeln!(
+        out,
+        "\nreplay store (redis-server) killed in phase {}, down {:.1} s, restarted (PONG {:.0} ms after the start)",
+        outage.phase, outage.down_s, outage.start_ms
+    );
+    let _ = writeln!(
+        out,
+        "  DPoP while down: {} ({} replay_store_unavailable with Retry-After); latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        statuses_text(&outage.dpop_statuses),
+        outage.dpop_store_down,
+        outage.dpop_p50_ms,
+        outage.dpop_p99_ms,
+        outage.dpop_max_ms,
+    );
+    let _ = writeln!(
+        out,
+        "  bearer and no-token requests while down: {}, {} answered otherwise; /api/public probes failed: {}",
+        outage.others_sent,
+        outage.others_wrong.len(),
+        outage.probe_failures,
+    );
+    let _ = writeln!(
+        out,
+        "  after the restart: first DPoP 200 {}, last 503 {}; replays refused {}/{}",
+        ms(outage.first_200_ms),
+        ms(outage.last_503_ms),
+        outage.replays_after_refused,
+        outage.replays_after,
+    );
 }
 
 /// A key change, as one line.
