@@ -36,6 +36,8 @@
 //! | `DPOP_NONCE_SECRET` | the key nonces are made with (at least 32 bytes), the same on every replica | random per process |
 //! | `DPOP_NONCE_LIFETIME` | a nonce is accepted for one to two of these | `60s` |
 //! | `PUBLIC_URL` | the origin clients reach the API at (`https://api.example.com`), which proofs name | unset |
+//! | `RESOURCE` | the API's resource identifier in its metadata (RFC 9728), an http(s) URL | the first `AUDIENCE`, if a URL |
+//! | `RESOURCE_METADATA` | 401 challenges name the metadata's URL (`resource_metadata="…"`) | `false` |
 //! | `TRUST_FORWARDED_HEADERS` | without `PUBLIC_URL`, take it from `X-Forwarded-Proto` and `X-Forwarded-Host` (only behind a proxy that sets them) | `false` |
 
 use std::net::IpAddr;
@@ -45,7 +47,11 @@ use url::Url;
 
 use crate::auth::dpop::{DEFAULT_NONCE_LIFETIME, DpopNonces, NonceSetupError};
 use crate::auth::dpop_replay::ReplayStoreError;
-use crate::auth::{Algorithm, AuthOptions, DpopOptions, JwksPolicy, ReplayStore, TokenCachePolicy};
+use crate::auth::resource_metadata::is_acceptable_resource;
+use crate::auth::{
+    Algorithm, AuthOptions, DpopOptions, JwksPolicy, ReplayStore, ResourceMetadataOptions,
+    TokenCachePolicy,
+};
 use crate::routes::CorsOrigins;
 use crate::server::{MIN_HEADER_BYTES, ServerLimits};
 
@@ -134,8 +140,8 @@ impl Config {
 
     /// Builds the configuration from any variable source; empty values count as unset.
     /// The first unusable setting is the error, in this order: the issuer and audiences, the
-    /// token rules, the JWKS and token-cache policies, DPoP, the listening address, CORS, the
-    /// server limits.
+    /// token rules, the JWKS and token-cache policies, DPoP, the resource metadata, the
+    /// listening address, CORS, the server limits.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| {
             lookup(name)
@@ -145,6 +151,7 @@ impl Config {
         let mut auth = auth_options(&get)?;
         let replay_store = replay_store(&get)?;
         auth.dpop = dpop_options(&get)?;
+        auth.resource_metadata = resource_metadata(&get, &auth)?;
         let (host, port) = listen_address(&get)?;
         Ok(Config {
             auth,
@@ -370,6 +377,30 @@ fn dpop_nonces(
             "a secret: the system's random generator failed to make one",
         ),
     })
+}
+
+/// Protected Resource Metadata: `RESOURCE` and `RESOURCE_METADATA`; the latter needs a
+/// resource, set or taken from the first audience.
+fn resource_metadata(
+    get: &impl Fn(&str) -> Option<String>,
+    auth: &AuthOptions,
+) -> Result<ResourceMetadataOptions, ConfigError> {
+    let resource = parsed(
+        get,
+        "RESOURCE",
+        "an http(s) URL without query or fragment, such as https://api.example.com/",
+        |value| is_acceptable_resource(value).then(|| value.to_owned()),
+    )?;
+    let options = ResourceMetadataOptions {
+        resource,
+        in_challenges: flag(get, "RESOURCE_METADATA")?.unwrap_or(false),
+    };
+    if options.in_challenges && options.resource_for(&auth.audiences).is_none() {
+        return Err(ConfigError::Conflict(
+            "RESOURCE_METADATA=true needs a resource: set RESOURCE, as the first AUDIENCE is not an http(s) URL",
+        ));
+    }
+    Ok(options)
 }
 
 /// `DPOP_REPLAY_STORE`: `memory` (any case), or a `redis://` URL with a host.

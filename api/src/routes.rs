@@ -1,4 +1,5 @@
-//! The quickstart's three routes, CORS and the router that ties them to authentication.
+//! The quickstart's three routes, its resource metadata (RFC 9728), CORS and the router that
+//! ties them to authentication.
 
 use axum::Router;
 use axum::extract::Request;
@@ -10,7 +11,7 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
-use crate::auth::{self, Authenticator, Claims, DPOP_NONCE, Requirement};
+use crate::auth::{self, Authenticator, Claims, DPOP_NONCE, Requirement, ResourceMetadata};
 use crate::message::Message;
 
 /// The public route's message, as the reference sends it.
@@ -105,9 +106,14 @@ async fn not_found() -> (StatusCode, Message<'static>) {
     (StatusCode::NOT_FOUND, Message::new("Not Found"))
 }
 
-/// The API: `/api/public`, `/api/private` and `/api/private-scoped`, with CORS and request
-/// tracing. Pure: binding and serving are [`crate::serve`]'s job.
+/// The API: `/api/public`, `/api/private` and `/api/private-scoped`, and the resource
+/// metadata at `/.well-known/oauth-protected-resource` when a resource identifier is known
+/// ([`ResourceMetadata::new`]), with CORS and request tracing. Pure: binding and serving are
+/// [`crate::serve`]'s job.
 pub fn app(authenticator: Authenticator, cors: &CorsOrigins) -> Router {
+    let metadata = ResourceMetadata::new(authenticator.options(), &[REQUIRED_SCOPE])
+        .map(|document| document.router())
+        .unwrap_or_default();
     let authenticate = from_fn_with_state(authenticator, auth::require_auth);
     let private_routes = Router::new()
         .route("/api/private", get(private))
@@ -123,6 +129,7 @@ pub fn app(authenticator: Authenticator, cors: &CorsOrigins) -> Router {
         .route("/api/public", get(public))
         .merge(private_routes)
         .merge(scoped_routes)
+        .merge(metadata)
         .fallback(not_found)
         .layer(
             TraceLayer::new_for_http()

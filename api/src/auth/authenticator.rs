@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::Request;
-use http::HeaderMap;
 
 use super::algorithm::Algorithm;
 use super::challenge::Challenges;
@@ -19,6 +18,8 @@ use super::jose::{self, CompactJws, INVALID_COMPACT_JWS, decode_base64url};
 use super::jwks::{KeyFingerprint, KeySet, NO_APPLICABLE_KEY, Selection, VerificationKey};
 use super::key_store::{KeyStore, Source};
 use super::options::{AuthOptions, OptionsError};
+use super::request_url;
+use super::resource_metadata::metadata_path;
 use super::stats::{Counters, TokenCacheStats};
 use super::token_cache::TokenCache;
 use super::token_source;
@@ -46,6 +47,8 @@ struct Inner {
     /// Verified tokens; `None` when `token_cache.capacity` is 0.
     cache: Option<TokenCache>,
     counters: Counters,
+    /// The resource metadata's path when 401 challenges name it, else `None`.
+    metadata_path: Option<String>,
     options: AuthOptions,
 }
 
@@ -68,6 +71,7 @@ impl Authenticator {
             return Err(OptionsError::NoAlgorithm);
         }
         options.dpop.check()?;
+        options.check_resource_metadata()?;
         let insecure = options.allow_insecure_issuer;
         for (name, url) in [
             ("the issuer base URL", options.issuer_base_url.as_ref()),
@@ -106,6 +110,12 @@ impl Authenticator {
                 algorithms: options.algorithms.clone(),
                 cache: TokenCache::new(&options.token_cache),
                 counters: Counters::default(),
+                metadata_path: options
+                    .resource_metadata
+                    .in_challenges
+                    .then(|| options.resource_metadata.resource_for(&options.audiences))
+                    .flatten()
+                    .map(|resource| metadata_path(&resource)),
                 options,
             }),
         })
@@ -134,17 +144,27 @@ impl Authenticator {
         request: Request,
         required: bool,
     ) -> Result<Request, Refusal> {
-        let challenges = self.challenges_for(request.headers());
+        let challenges = self.challenges_for(&request);
         self.authenticate(request, required)
             .await
             .map_err(|error| Refusal { error, challenges })
     }
 
-    /// The challenges a refusal of a request with `headers` is answered with.
-    pub fn challenges_for(&self, headers: &HeaderMap) -> Challenges {
+    /// The challenges a refusal of `request` is answered with: the schemes offered, the one
+    /// used and, when 401 challenges name it, the resource metadata's URL at the origin the
+    /// client addressed ([`ResourceMetadataOptions`](super::ResourceMetadataOptions); left out
+    /// when that origin cannot be known, a request the `Host` check refuses anyway).
+    pub fn challenges_for(&self, request: &Request) -> Challenges {
+        let options = &self.inner.options;
+        let resource_metadata = self.inner.metadata_path.as_deref().and_then(|path| {
+            let mut url = request_url::request_origin(request, &options.dpop).ok()?;
+            url.push_str(path);
+            Some(url)
+        });
         Challenges {
-            offered: self.inner.options.dpop.offered(),
-            used: token_source::scheme_used(headers),
+            offered: options.dpop.offered(),
+            used: token_source::scheme_used(request.headers()),
+            resource_metadata,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The `WWW-Authenticate` challenges of a refusal (RFC 6750 §3, RFC 9449 §7.1 and §7.2): which
-//! schemes are offered, and which one carries the error parameters.
+//! schemes are offered, which one carries the error parameters, and, when asked, the URL of
+//! the resource metadata on every scheme (RFC 9728 §5.1).
 
 use std::sync::LazyLock;
 
@@ -23,12 +24,15 @@ pub enum Scheme {
 
 /// Which challenges a refusal's `WWW-Authenticate` carries (RFC 9449 §7.2): the schemes the API
 /// accepts, and the scheme the client used, whose challenge carries the error parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenges {
     /// The schemes accepted.
     pub offered: Offered,
     /// The scheme of the request's credentials.
     pub used: Scheme,
+    /// The absolute URL of the resource metadata (RFC 9728 §5.1), which a 401's challenges
+    /// name as `resource_metadata="…"`; `None` leaves the parameter out (the default).
+    pub resource_metadata: Option<String>,
 }
 
 /// The schemes an API accepts, as [`DpopOptions`](super::DpopOptions) sets them.
@@ -49,18 +53,24 @@ impl Challenges {
     pub const BEARER: Challenges = Challenges {
         offered: Offered::Bearer,
         used: Scheme::Bearer,
+        resource_metadata: None,
     };
 
     /// The `WWW-Authenticate` value for `params` (`error="…", error_description="…"`, or
-    /// `None` for a bare challenge).
-    pub(crate) fn header(self, params: Option<&str>) -> String {
+    /// `None` for a bare challenge). With `unauthorized` (a 401) and a metadata URL, every
+    /// challenge ends with `resource_metadata="…"`.
+    pub(crate) fn header(&self, params: Option<&str>, unauthorized: bool) -> String {
+        let metadata = match self.resource_metadata.as_deref().filter(|_| unauthorized) {
+            Some(url) => format!(", resource_metadata=\"{url}\""),
+            None => String::new(),
+        };
         let bearer = |with_error: bool| match params.filter(|_| with_error) {
-            Some(params) => format!("Bearer realm=\"{REALM}\", {params}"),
-            None => format!("Bearer realm=\"{REALM}\""),
+            Some(params) => format!("Bearer realm=\"{REALM}\", {params}{metadata}"),
+            None => format!("Bearer realm=\"{REALM}\"{metadata}"),
         };
         let dpop = |with_error: bool| match params.filter(|_| with_error) {
-            Some(params) => format!("DPoP {params}, algs=\"{}\"", *DPOP_ALGS),
-            None => format!("DPoP algs=\"{}\"", *DPOP_ALGS),
+            Some(params) => format!("DPoP {params}, algs=\"{}\"{metadata}", *DPOP_ALGS),
+            None => format!("DPoP algs=\"{}\"{metadata}", *DPOP_ALGS),
         };
         match (self.offered, self.used) {
             (Offered::Bearer, _) => bearer(true),
@@ -82,7 +92,12 @@ mod tests {
     const ERROR: &str = "error=\"invalid_token\", error_description=\"x\"";
 
     fn header(offered: Offered, used: Scheme, params: Option<&str>) -> String {
-        Challenges { offered, used }.header(params)
+        Challenges {
+            offered,
+            used,
+            resource_metadata: None,
+        }
+        .header(params, true)
     }
 
     #[test]
@@ -119,6 +134,33 @@ mod tests {
             );
             assert_eq!(header(Offered::Dpop, used, None), format!("DPoP {ALGS}"));
         }
-        assert_eq!(Challenges::BEARER.header(None), "Bearer realm=\"api\"");
+        assert_eq!(
+            Challenges::BEARER.header(None, true),
+            "Bearer realm=\"api\""
+        );
+    }
+
+    #[test]
+    fn the_metadata_url_ends_every_challenge_of_a_401_only() {
+        const URL: &str = "https://api.test/.well-known/oauth-protected-resource";
+        let named = format!("resource_metadata=\"{URL}\"");
+        let challenges = |offered, used| Challenges {
+            offered,
+            used,
+            resource_metadata: Some(URL.to_owned()),
+        };
+        let both = challenges(Offered::BearerAndDpop, Scheme::Dpop);
+        assert_eq!(
+            both.header(Some(ERROR), true),
+            format!("DPoP {ERROR}, {ALGS}, {named}, Bearer realm=\"api\", {named}")
+        );
+        assert_eq!(
+            challenges(Offered::Bearer, Scheme::Bearer).header(None, true),
+            format!("Bearer realm=\"api\", {named}")
+        );
+        assert_eq!(
+            both.header(Some(ERROR), false),
+            format!("DPoP {ERROR}, {ALGS}, Bearer realm=\"api\"")
+        );
     }
 }

@@ -128,7 +128,7 @@ impl AuthError {
     /// The `WWW-Authenticate` value with `challenges`, or `None` where the answer carries none
     /// (413, 503). A request without credentials or with a malformed `Authorization` header
     /// gets bare challenges; every other refusal names its error on the scheme the client
-    /// used.
+    /// used. A 401's challenges also name `challenges.resource_metadata` when set.
     pub fn challenge_with(&self, challenges: Challenges) -> Option<String> {
         // The reference replaces every `"` in the description with `'` so the quoted-string
         // stays well formed; our descriptions are our own, so that is the only escape needed.
@@ -159,7 +159,10 @@ impl AuthError {
             | AuthError::IssuerUnavailable { .. }
             | AuthError::ReplayStoreUnavailable { .. } => return None,
         };
-        Some(challenges.header(params.as_deref()))
+        // RFC 9728 §5.1: the metadata helps a client that has no acceptable token yet (401);
+        // a 403 already names the scope it lacks, and a 400 is a malformed request.
+        let unauthorized = self.status() == StatusCode::UNAUTHORIZED;
+        Some(challenges.header(params.as_deref(), unauthorized))
     }
 
     /// The status, the challenges (and `Retry-After` for a 503, `DPoP-Nonce` for

@@ -9,6 +9,8 @@
 //!   [`Refusal`] adds the challenges of RFC 9449 §7.2.
 //! - DPoP (RFC 9449), on by default ([`DpopOptions`]): [`dpop`] checks proofs,
 //!   [`dpop_replay`] remembers the ones used.
+//! - [`ResourceMetadata`]: the RFC 9728 document that names the issuer, the scopes and the
+//!   token methods, and its router ([`resource_metadata`]).
 
 mod algorithm;
 mod authenticator;
@@ -27,6 +29,7 @@ mod key_store;
 mod middleware;
 mod options;
 mod request_url;
+pub mod resource_metadata;
 mod stats;
 mod token_cache;
 mod token_source;
@@ -51,4 +54,5 @@ pub use middleware::{authorize, optional_auth, require_auth};
 pub use options::{
     AuthOptions, DpopOptions, JwksPolicy, OptionsError, TOKEN_CACHE_UNIT_BYTES, TokenCachePolicy,
 };
+pub use resource_metadata::{ResourceMetadata, ResourceMetadataOptions};
 pub use stats::TokenCacheStats;

@@ -8,6 +8,7 @@ use super::algorithm::Algorithm;
 use super::challenge::Offered;
 use super::dpop::DpopNonces;
 use super::dpop_replay::ReplayStore;
+use super::resource_metadata::{ResourceMetadataOptions, is_acceptable_resource};
 
 /// Settings of the authentication core. Start from [`AuthOptions::new`] and adjust fields.
 ///
@@ -49,6 +50,9 @@ pub struct AuthOptions {
     pub token_cache: TokenCachePolicy,
     /// DPoP-bound tokens (RFC 9449): accepted by default, as the reference does.
     pub dpop: DpopOptions,
+    /// Protected Resource Metadata (RFC 9728): the resource identifier, and whether 401
+    /// challenges name the metadata's URL. Default: the first audience, not named.
+    pub resource_metadata: ResourceMetadataOptions,
 }
 
 /// DPoP (RFC 9449): tokens bound to a key the client proves it holds on every request, with
@@ -229,7 +233,25 @@ impl AuthOptions {
             jwks: JwksPolicy::default(),
             token_cache: TokenCachePolicy::default(),
             dpop: DpopOptions::default(),
+            resource_metadata: ResourceMetadataOptions::default(),
         }
+    }
+
+    /// Refuses resource metadata options that cannot work: a resource identifier that is not
+    /// an acceptable URL, or challenges naming the metadata when no resource is known.
+    pub fn check_resource_metadata(&self) -> Result<(), OptionsError> {
+        let metadata = &self.resource_metadata;
+        if metadata
+            .resource
+            .as_deref()
+            .is_some_and(|resource| !is_acceptable_resource(resource))
+        {
+            return Err(OptionsError::Resource);
+        }
+        if metadata.in_challenges && metadata.resource_for(&self.audiences).is_none() {
+            return Err(OptionsError::NoResource);
+        }
+        Ok(())
     }
 }
 
@@ -257,6 +279,16 @@ pub enum OptionsError {
     /// A [`DpopOptions::public_url`] that is not an http(s) origin.
     #[error("the public URL must be an http(s) origin such as https://api.example.com")]
     PublicUrl,
+    /// A [`ResourceMetadataOptions::resource`] that is not an acceptable resource identifier.
+    #[error(
+        "the resource must be an http(s) URL without query or fragment, such as https://api.example.com/"
+    )]
+    Resource,
+    /// Challenges that should name the resource metadata, with no resource identifier known.
+    #[error(
+        "challenges can name the resource metadata only with a resource: set it, or make the first audience an http(s) URL"
+    )]
+    NoResource,
     /// The HTTP client could not be built (no TLS roots, for example).
     #[error("the HTTP client could not be built: {0}")]
     HttpClient(String),

@@ -1,5 +1,6 @@
 //! The URL of a request as its client addressed it: what a DPoP proof's `htu` must name
-//! (RFC 9449 §4.3 point 9), origin and path, the query left out.
+//! (RFC 9449 §4.3 point 9), origin and path, the query left out; its origin alone is where
+//! the resource metadata's URL (RFC 9728 §5.1) starts.
 //!
 //! Behind a TLS terminator or a load balancer the API sees `http` and an inner host, while the
 //! client signed `https://api.example.com/...`. So the origin is, in this order:
@@ -40,8 +41,19 @@ pub(crate) fn request_url(request: &Request, options: &DpopOptions) -> Result<St
         .extensions()
         .get::<OriginalUri>()
         .map_or_else(|| request.uri().path(), |original| original.path());
+    let mut url = request_origin(request, options)?;
+    url.push_str(path);
+    Ok(url)
+}
+
+/// The origin the client addressed `request` to (`scheme://authority`, no trailing slash), as
+/// the module documentation says: also where the resource metadata's URL starts.
+pub(crate) fn request_origin(
+    request: &Request,
+    options: &DpopOptions,
+) -> Result<String, AuthError> {
     if let Some(public) = &options.public_url {
-        return Ok(format!("{}{path}", public.origin().ascii_serialization()));
+        return Ok(public.origin().ascii_serialization());
     }
     let headers = request.headers();
     let forwarded = |name: &HeaderName| {
@@ -63,7 +75,7 @@ pub(crate) fn request_url(request: &Request, options: &DpopOptions) -> Result<St
         .ok_or(HOST_REFUSAL)?;
     // A valid host is ASCII: the conversion cannot fail.
     let authority = std::str::from_utf8(authority).map_err(|_| HOST_REFUSAL)?;
-    Ok(format!("{scheme}://{authority}{path}"))
+    Ok(format!("{scheme}://{authority}"))
 }
 
 /// The first comma-separated value of the first `name` header, trimmed: a proxy chain appends

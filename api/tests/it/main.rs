@@ -17,6 +17,7 @@ mod observability;
 mod properties;
 mod raw_http;
 mod refusal_cost;
+mod resource_metadata;
 mod routes;
 mod server_limits;
 mod token_cache;
