@@ -12,7 +12,7 @@
 //! | `CLOCK_TOLERANCE` | leeway for `exp`/`nbf`/`iat` (`5`, `5s`, `1m`) | `5s` |
 //! | `MAX_TOKEN_AGE` | refuse tokens whose `iat` is older | unset |
 //! | `STRICT` | RFC 9068 strict mode (`true`/`false`) | `false` |
-//! | `ALGORITHMS` | allowed `alg`s, comma-separated, RSA only | `RS256` |
+//! | `ALGORITHMS` | allowed `alg`s, comma-separated: `RS256`, `RS384`, `RS512`, `PS256`, `PS384`, `PS512`, `ES256`, `ES256K`, `ES384`, `ES512`, `EdDSA` | all of them, each only with a key of its type |
 //! | `ALLOW_QUERY_TOKEN` | accept `?access_token=` | `false` |
 //! | `ALLOW_INSECURE_ISSUER` | allow a plain-http issuer that is not localhost | `false` |
 //! | `JWKS_CACHE_MAX_AGE`, `JWKS_COOLDOWN`, `JWKS_STALE_MAX_AGE`, `HTTP_TIMEOUT` | JWKS policy | `10m`, `30s`, `24h`, `5s` |
@@ -245,7 +245,8 @@ fn token_rules(
             .filter(|algorithms| !algorithms.is_empty())
             .ok_or(invalid(
                 "ALGORITHMS",
-                "a comma-separated list of RS256, RS384, RS512, PS256, PS384, PS512",
+                "a comma-separated list of RS256, RS384, RS512, PS256, PS384, PS512, ES256, \
+                 ES256K, ES384, ES512, EdDSA",
             ))?;
     }
     if let Some(tolerance) = duration(get, "CLOCK_TOLERANCE")? {

@@ -756,9 +756,15 @@ pub fn catalogue() -> Vec<Case> {
             .header("urn:example:unknown", set(json!(true))),
     );
     b.invalid("jwe", Reference, valid().tamper(Tamper::Jwe));
-    // Off the algorithm allow-list: §4 row 10.
+    // Not an algorithm at all (names are exact, RFC 7515 §4.1.1): §4 row 10.
     b.invalid(
-        "rs384-not-allowed",
+        "alg-misspelt",
+        Project,
+        valid().header("alg", set(json!("rs256"))),
+    );
+    // An allowed algorithm, but not the one the issuer's key names in its `alg`: §5 row 3.
+    b.invalid(
+        "alg-other-than-the-keys",
         Reference,
         valid().header("alg", set(json!("RS384"))),
     );

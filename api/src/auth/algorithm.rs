@@ -1,10 +1,11 @@
-//! The signature algorithms a token may use: RSA only, from an allow-list (RS256 by default).
+//! The signature algorithms a token (or a DPoP proof) may use, and the key type each needs:
+//! RSA, ECDSA on four curves and EdDSA over Ed25519. No HMAC, no `none`.
 
 use std::fmt;
 
-use aws_lc_rs::signature::{self, RsaParameters};
+use aws_lc_rs::signature::{self, EcdsaVerificationAlgorithm, RsaParameters};
 
-/// An RSA JWS algorithm (RFC 7518 §3.3 and §3.5).
+/// An asymmetric JWS algorithm: RFC 7518 §3.3–3.5, RFC 8812 §3.2 (ES256K), RFC 8037 (EdDSA).
 ///
 /// HMAC and `none` are deliberately absent: a resource server that trusts a JWKS has no
 /// business accepting symmetric or unsigned tokens (RFC 8725 §2.1, §3.1).
@@ -22,17 +23,58 @@ pub enum Algorithm {
     PS384,
     /// RSASSA-PSS with SHA-512.
     PS512,
+    /// ECDSA on P-256 with SHA-256.
+    ES256,
+    /// ECDSA on secp256k1 with SHA-256 (RFC 8812).
+    ES256K,
+    /// ECDSA on P-384 with SHA-384.
+    ES384,
+    /// ECDSA on P-521 with SHA-512.
+    ES512,
+    /// EdDSA, over Ed25519 only (RFC 8037): Ed448 keys are not accepted.
+    EdDSA,
+}
+
+/// An elliptic curve an ECDSA key may be on, with the `crv` name RFC 7518 §6.2.1.1 and RFC 8812
+/// §3.1 register for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Curve {
+    /// NIST P-256 (secp256r1), for ES256.
+    P256,
+    /// NIST P-384, for ES384.
+    P384,
+    /// NIST P-521, for ES512.
+    P521,
+    /// secp256k1, for ES256K.
+    Secp256k1,
+}
+
+/// The type of key an algorithm needs: a key is used only with the algorithms of its own type
+/// (and, for EC keys, its own curve).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyType {
+    /// `kty` `RSA`: RS256 to PS512.
+    Rsa,
+    /// `kty` `EC` on this curve: one ES algorithm.
+    Ec(Curve),
+    /// `kty` `OKP` with `crv` `Ed25519`: EdDSA.
+    Ed25519,
 }
 
 impl Algorithm {
-    /// Every supported algorithm.
-    pub const ALL: [Algorithm; 6] = [
+    /// Every supported algorithm, in the order the reference lists them (the default allow-list).
+    pub const ALL: [Algorithm; 11] = [
         Algorithm::RS256,
         Algorithm::RS384,
         Algorithm::RS512,
         Algorithm::PS256,
         Algorithm::PS384,
         Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES256K,
+        Algorithm::ES384,
+        Algorithm::ES512,
+        Algorithm::EdDSA,
     ];
 
     /// The `alg` name, compared case-sensitively as RFC 7515 §4.1.1 requires.
@@ -49,24 +91,132 @@ impl Algorithm {
             Algorithm::PS256 => "PS256",
             Algorithm::PS384 => "PS384",
             Algorithm::PS512 => "PS512",
+            Algorithm::ES256 => "ES256",
+            Algorithm::ES256K => "ES256K",
+            Algorithm::ES384 => "ES384",
+            Algorithm::ES512 => "ES512",
+            Algorithm::EdDSA => "EdDSA",
         }
     }
 
-    /// aws-lc's verification parameters; all of them refuse moduli under 2048 or over 8192 bits.
-    pub(crate) fn parameters(self) -> &'static RsaParameters {
+    /// The type (and curve) of key this algorithm verifies with.
+    pub const fn key_type(self) -> KeyType {
         match self {
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => KeyType::Rsa,
+            Algorithm::ES256 => KeyType::Ec(Curve::P256),
+            Algorithm::ES256K => KeyType::Ec(Curve::Secp256k1),
+            Algorithm::ES384 => KeyType::Ec(Curve::P384),
+            Algorithm::ES512 => KeyType::Ec(Curve::P521),
+            Algorithm::EdDSA => KeyType::Ed25519,
+        }
+    }
+
+    /// aws-lc's RSA verification parameters, for the RSA algorithms; all of them refuse moduli
+    /// under 2048 or over 8192 bits.
+    pub(crate) fn rsa_parameters(self) -> Option<&'static RsaParameters> {
+        Some(match self {
             Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
             Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
             Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
             Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
             Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
             Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
-        }
+            _ => return None,
+        })
     }
 }
 
 impl fmt::Display for Algorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl Curve {
+    /// Every curve, for lookups by name.
+    const ALL: [Curve; 4] = [Curve::P256, Curve::P384, Curve::P521, Curve::Secp256k1];
+
+    /// The curve called `crv`, compared case-sensitively.
+    pub fn from_name(crv: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|curve| curve.name() == crv)
+    }
+
+    /// The registered `crv` name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+            Curve::Secp256k1 => "secp256k1",
+        }
+    }
+
+    /// The length of each coordinate: RFC 7518 §6.2.1.2 requires the full field size, so there
+    /// is one encoding (and one thumbprint) per key.
+    pub const fn coordinate_bytes(self) -> usize {
+        match self {
+            Curve::P256 | Curve::Secp256k1 => 32,
+            Curve::P384 => 48,
+            Curve::P521 => 66,
+        }
+    }
+
+    /// aws-lc's ECDSA verification for this curve with the hash its JWS algorithm names, over
+    /// the fixed-length `r || s` signature JWS uses (RFC 7518 §3.4): a DER signature, or one of
+    /// any other length, never verifies.
+    pub(crate) fn verification(self) -> &'static EcdsaVerificationAlgorithm {
+        match self {
+            Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+            Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+            Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
+            Curve::Secp256k1 => &signature::ECDSA_P256K1_SHA256_FIXED,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_one_algorithm_and_lookalikes_are_none() {
+        for alg in Algorithm::ALL {
+            assert_eq!(Algorithm::from_name(alg.name()), Some(alg));
+        }
+        for name in [
+            "none", "HS256", "es256", "Ed25519", "Ed448", "ES256k", "RSA-OAEP", "", "EdDSA ",
+        ] {
+            assert_eq!(Algorithm::from_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_rsa_algorithms_have_rsa_parameters() {
+        for alg in Algorithm::ALL {
+            assert_eq!(
+                alg.rsa_parameters().is_some(),
+                alg.key_type() == KeyType::Rsa,
+                "{alg}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_curve_has_exactly_one_algorithm() {
+        for curve in Curve::ALL {
+            assert_eq!(Curve::from_name(curve.name()), Some(curve));
+            let algorithms = Algorithm::ALL
+                .into_iter()
+                .filter(|alg| alg.key_type() == KeyType::Ec(curve))
+                .count();
+            assert_eq!(algorithms, 1, "{}", curve.name());
+        }
+        assert_eq!(Curve::from_name("p-256"), None);
+        assert_eq!(Curve::from_name("P-256K"), None);
     }
 }

@@ -1,36 +1,36 @@
 //! JSON Web Key Sets: which published keys may verify tokens, parsed once per load.
 //!
-//! A key is usable when it is RSA, meant for signatures (`use` absent or `sig`, `key_ops`
-//! absent or containing `verify`), its `alg` is absent or an allowed algorithm, its modulus
-//! has 2048 to 8192 bits and its public exponent is odd and at least 3. Unusable keys are
-//! skipped, not fatal: an issuer may publish encryption or EC keys beside its signing keys.
+//! A key is usable when its type is one an allowed algorithm needs (`RSA`; `EC` on P-256,
+//! P-384, P-521 or secp256k1; `OKP` on Ed25519), it is meant for signatures (`use` absent or
+//! `sig`, `key_ops` absent or containing `verify`), it publishes no private member, its `alg` is
+//! absent or an allowed algorithm of its own type and curve, and its numbers pass the key
+//! policy (`public_key.rs`: RSA moduli of 2048 to 8192 bits with an odd exponent of at least 3,
+//! EC points on their curve at full length). Unusable keys are skipped, not fatal: an issuer may
+//! publish encryption keys, or keys of a type not allowed here, beside its signing keys.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
+use aws_lc_rs::signature::ParsedPublicKey;
 use serde_json::Value;
 
-use super::algorithm::Algorithm;
+use super::algorithm::{Algorithm, Curve};
 use super::error::AuthError;
 use super::jose::decode_base64url;
+use super::public_key::KeyNumbers;
 
 /// The most keys a set may list; a JWKS with more is refused as hostile or broken.
 pub const MAX_KEYS: usize = 100;
-/// Smallest accepted modulus (RFC 7518 §3.3, RFC 8725 §3.5).
-pub const MIN_MODULUS_BITS: usize = 2048;
-/// Largest accepted modulus: verification cost grows with it, so the issuer cannot make us slow.
-pub const MAX_MODULUS_BITS: usize = 8192;
 
-/// A key's identity across JWKS loads: SHA-256 over its `kid`, modulus, exponent and
+/// A key's identity across JWKS loads: SHA-256 over its `kid`, type, numbers and
 /// algorithms. Two loads that publish the same key give the same fingerprint, so a refresh that
 /// keeps a key keeps the cached tokens it verified; any change counts as a different key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct KeyFingerprint([u8; 32]);
 
 impl KeyFingerprint {
-    fn of(kid: Option<&str>, n: &[u8], e: &[u8], algorithms: &[Algorithm]) -> Self {
+    fn of(kid: Option<&str>, numbers: &KeyNumbers<'_>, algorithms: &[Algorithm]) -> Self {
         let mut context = digest::Context::new(&digest::SHA256);
         // Length-prefixed fields, so no two different keys share an encoding.
         let mut field = |bytes: &[u8]| {
@@ -38,8 +38,16 @@ impl KeyFingerprint {
             context.update(bytes);
         };
         field(kid.map_or(&[0xff][..], str::as_bytes));
-        field(n);
-        field(e);
+        // The type (or curve) first, so equal numbers of two types never collide; an Ed25519
+        // key has one number, and an empty third field.
+        let parts: [&[u8]; 3] = match *numbers {
+            KeyNumbers::Rsa { n, e } => [b"RSA", n, e],
+            KeyNumbers::Ec { curve, x, y } => [curve.name().as_bytes(), x, y],
+            KeyNumbers::Ed25519 { x } => [b"Ed25519", x, &[]],
+        };
+        for part in parts {
+            field(part);
+        }
         for alg in algorithms {
             field(alg.name().as_bytes());
         }
@@ -108,7 +116,7 @@ pub enum JwksError {
     #[error("the JWKS lists more than {MAX_KEYS} keys")]
     TooManyKeys,
     /// Not one key is usable for the allowed algorithms.
-    #[error("the JWKS has no usable RSA signing key for the allowed algorithms")]
+    #[error("the JWKS has no usable signing key for the allowed algorithms")]
     NoUsableKeys,
 }
 
@@ -185,71 +193,51 @@ impl KeySet {
     }
 }
 
-/// RSA private key members (RFC 7518 §6.3.2).
-const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
+/// Private key members of every key type (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// Builds a [`VerificationKey`] from one JWK, or says why it is not usable.
 fn usable_key(jwk: &Value, allowed: &[Algorithm]) -> Result<VerificationKey, &'static str> {
     let field = |name: &str| jwk.get(name);
-    if field("kty").and_then(Value::as_str) != Some("RSA") {
-        return Err("not an RSA key");
-    }
     // A published private key means anyone can sign: the issuer is misconfigured or
     // compromised, and the key must not be trusted.
     if PRIVATE_MEMBERS.iter().any(|member| field(member).is_some()) {
         return Err("the JWK publishes private key material");
     }
-    match field("use") {
-        None => {}
-        Some(Value::String(usage)) if usage == "sig" => {}
-        Some(_) => return Err("'use' is not 'sig'"),
-    }
-    if let Some(ops) = field("key_ops") {
-        let verifies = ops
-            .as_array()
-            .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
-        if !verifies {
-            return Err("'key_ops' does not include 'verify'");
-        }
-    }
+    check_usage(jwk)?;
     let kid = match field("kid") {
         None => None,
         Some(Value::String(kid)) => Some(kid.clone()),
         Some(_) => return Err("'kid' is not a string"),
     };
+    let decoded = JwkNumbers::read(jwk)?;
+    let numbers = decoded.numbers();
     let algorithms: Vec<Algorithm> = match field("alg") {
-        None => allowed.to_vec(),
+        None => allowed
+            .iter()
+            .copied()
+            .filter(|alg| alg.key_type() == numbers.key_type())
+            .collect(),
         Some(Value::String(name)) => match Algorithm::from_name(name) {
-            Some(alg) if allowed.contains(&alg) => vec![alg],
+            Some(alg) if allowed.contains(&alg) && alg.key_type() == numbers.key_type() => {
+                vec![alg]
+            }
+            Some(alg) if allowed.contains(&alg) => return Err("'alg' is for another key type"),
             _ => return Err("'alg' is not an allowed algorithm"),
         },
         Some(_) => return Err("'alg' is not a string"),
     };
-    let component = |name: &str| {
-        field(name)
-            .and_then(Value::as_str)
-            .and_then(decode_base64url)
-            .map(strip_leading_zeros)
-    };
-    let (Some(n), Some(e)) = (component("n"), component("e")) else {
-        return Err("'n' or 'e' is missing or not base64url");
-    };
-    let bits = bit_length(&n);
-    if !(MIN_MODULUS_BITS..=MAX_MODULUS_BITS).contains(&bits) {
-        return Err("modulus size outside 2048..=8192 bits");
+    if algorithms.is_empty() {
+        return Err("no allowed algorithm uses this type of key");
     }
-    if !exponent_is_acceptable(&e) {
-        return Err("public exponent must be odd, at least 3 and at most 32 bits");
-    }
-    let fingerprint = KeyFingerprint::of(kid.as_deref(), &n, &e, &algorithms);
-    let components = RsaPublicKeyComponents { n: &n, e: &e };
+    let fingerprint = KeyFingerprint::of(kid.as_deref(), &numbers, &algorithms);
     let parsed = algorithms
         .into_iter()
         .map(|alg| {
-            components
-                .to_parsed_public_key(alg.parameters())
+            numbers
+                .parse_for(alg)
                 .map(|key| (alg, key))
-                .map_err(|_| "aws-lc rejected the key")
+                .map_err(|refusal| refusal.description())
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(VerificationKey {
@@ -259,52 +247,84 @@ fn usable_key(jwk: &Value, allowed: &[Algorithm]) -> Result<VerificationKey, &'s
     })
 }
 
-fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
-    let zeros = bytes.iter().take_while(|&&b| b == 0).count();
-    bytes.drain(..zeros);
-    bytes
+/// `use` absent or `sig`, and `key_ops` absent or containing `verify` (RFC 7517 §4.2, §4.3).
+fn check_usage(jwk: &Value) -> Result<(), &'static str> {
+    match jwk.get("use") {
+        None => {}
+        Some(Value::String(usage)) if usage == "sig" => {}
+        Some(_) => return Err("'use' is not 'sig'"),
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let verifies = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
+        if !verifies {
+            return Err("'key_ops' does not include 'verify'");
+        }
+    }
+    Ok(())
 }
 
-/// Bit length of a big-endian unsigned integer without leading zero bytes.
-pub(crate) fn bit_length(bytes: &[u8]) -> usize {
-    match bytes.first() {
-        None => 0,
-        Some(&first) => (bytes.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
-    }
+/// A JWK's public numbers, decoded and owned.
+enum JwkNumbers {
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
+    Ec {
+        curve: Curve,
+        x: Vec<u8>,
+        y: Vec<u8>,
+    },
+    Ed25519 {
+        x: Vec<u8>,
+    },
 }
 
-/// An RSA public exponent must be odd and at least 3; aws-lc also caps it at 33 bits, and real
-/// keys use 65537, so anything wider than 32 bits is refused.
-pub(crate) fn exponent_is_acceptable(e: &[u8]) -> bool {
-    if e.is_empty() || e.len() > 4 {
-        return false;
+impl JwkNumbers {
+    /// Reads `kty` and the members its type needs.
+    fn read(jwk: &Value) -> Result<Self, &'static str> {
+        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+        let bytes = |name: &str| text(name).and_then(decode_base64url);
+        match text("kty") {
+            Some("RSA") => match (bytes("n"), bytes("e")) {
+                (Some(n), Some(e)) => Ok(JwkNumbers::Rsa { n, e }),
+                _ => Err("'n' or 'e' is missing or not base64url"),
+            },
+            Some("EC") => {
+                let curve = text("crv")
+                    .and_then(Curve::from_name)
+                    .ok_or("'crv' is not a supported curve")?;
+                match (bytes("x"), bytes("y")) {
+                    (Some(x), Some(y)) => Ok(JwkNumbers::Ec { curve, x, y }),
+                    _ => Err("'x' or 'y' is missing or not base64url"),
+                }
+            }
+            Some("OKP") if text("crv") == Some("Ed25519") => bytes("x")
+                .map(|x| JwkNumbers::Ed25519 { x })
+                .ok_or("'x' is missing or not base64url"),
+            Some("OKP") => Err("'crv' is not Ed25519"),
+            Some("oct") => Err("a symmetric key"),
+            _ => Err("'kty' is not RSA, EC or OKP"),
+        }
     }
-    let value = e.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-    value >= 3 && value % 2 == 1
+
+    fn numbers(&self) -> KeyNumbers<'_> {
+        match self {
+            JwkNumbers::Rsa { n, e } => KeyNumbers::Rsa { n, e },
+            JwkNumbers::Ec { curve, x, y } => KeyNumbers::Ec {
+                curve: *curve,
+                x,
+                y,
+            },
+            JwkNumbers::Ed25519 { x } => KeyNumbers::Ed25519 { x },
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bit_length_counts_from_the_highest_set_bit() {
-        assert_eq!(bit_length(&[]), 0);
-        assert_eq!(bit_length(&[1]), 1);
-        assert_eq!(bit_length(&[0x80, 0]), 16);
-        assert_eq!(bit_length(&[0x7f; 256]), 2047);
-    }
-
-    #[test]
-    fn exponents_must_be_odd_and_at_least_three() {
-        assert!(exponent_is_acceptable(&[1, 0, 1]));
-        assert!(exponent_is_acceptable(&[3]));
-        assert!(!exponent_is_acceptable(&[1]));
-        assert!(!exponent_is_acceptable(&[2]));
-        assert!(!exponent_is_acceptable(&[1, 0, 0]));
-        assert!(!exponent_is_acceptable(&[]));
-        assert!(!exponent_is_acceptable(&[1, 0, 0, 0, 1]));
-    }
 
     #[test]
     fn documents_without_a_keys_array_are_malformed() {

@@ -28,13 +28,14 @@ mod jwks;
 mod key_store;
 mod middleware;
 mod options;
+mod public_key;
 mod request_url;
 pub mod resource_metadata;
 mod stats;
 mod token_cache;
 mod token_source;
 
-pub use algorithm::Algorithm;
+pub use algorithm::{Algorithm, Curve, KeyType};
 pub use authenticator::{Authenticator, verify_jws};
 pub use authorize::Requirement;
 pub use challenge::{Challenges, Offered, REALM, Scheme};
@@ -47,12 +48,11 @@ pub use dpop_binding::NextDpopNonce;
 pub use dpop_replay::ReplayStore;
 pub use error::{AuthError, DPOP_NONCE, Refusal};
 pub use fetch::FetchError;
-pub use jwks::{
-    JwksError, KeySet, MAX_KEYS, MAX_MODULUS_BITS, MIN_MODULUS_BITS, Selection, VerificationKey,
-};
+pub use jwks::{JwksError, KeySet, MAX_KEYS, Selection, VerificationKey};
 pub use middleware::{authorize, optional_auth, require_auth};
 pub use options::{
     AuthOptions, DpopOptions, JwksPolicy, OptionsError, TOKEN_CACHE_UNIT_BYTES, TokenCachePolicy,
 };
+pub use public_key::{MAX_MODULUS_BITS, MIN_MODULUS_BITS};
 pub use resource_metadata::{ResourceMetadata, ResourceMetadataOptions};
 pub use stats::TokenCacheStats;

@@ -29,7 +29,10 @@ pub struct AuthOptions {
     pub jwks_uri: Option<Url>,
     /// The accepted audiences; a token's `aud` must contain at least one. Required.
     pub audiences: Vec<String>,
-    /// The accepted signature algorithms. Default: RS256 only.
+    /// The accepted signature algorithms, each only with a key of its own type and curve (and
+    /// its `alg`, when a key names one). Default: every [`Algorithm`] (the reference's list:
+    /// RSA, ECDSA on P-256, P-384, P-521 and secp256k1, EdDSA over Ed25519), so an issuer that
+    /// signs with EC or Ed25519 keys works with no setting. Narrow it to what the issuer uses.
     pub algorithms: Vec<Algorithm>,
     /// Leeway for `exp`, `nbf` and `iat`. Default: 5 s.
     pub clock_tolerance: Duration,
@@ -223,7 +226,7 @@ impl AuthOptions {
             issuer: None,
             jwks_uri: None,
             audiences: vec![audience.into()],
-            algorithms: vec![Algorithm::RS256],
+            algorithms: Algorithm::ALL.to_vec(),
             clock_tolerance: Duration::from_secs(5),
             max_token_age: None,
             strict: false,

@@ -64,7 +64,7 @@ fn the_sample_variables_give_the_reference_defaults() {
         (auth.issuer.as_deref(), auth.jwks_uri.as_ref()),
         (None, None)
     );
-    assert_eq!(auth.algorithms, [Algorithm::RS256]);
+    assert_eq!(auth.algorithms, Algorithm::ALL);
     assert_eq!(auth.clock_tolerance, Duration::from_secs(5));
     assert_eq!(auth.max_token_age, None);
     assert_eq!(auth.max_token_bytes, 16 * 1024);

@@ -16,6 +16,7 @@ mod support;
 pub use support::claims::*;
 pub use support::issuer::*;
 pub use support::keys::*;
+pub use support::signing_keys::*;
 
 /// Options for the app against `issuer`, with the defaults except a short HTTP timeout, so
 /// tests of a slow issuer finish quickly.

@@ -1,6 +1,7 @@
 //! Integration tests of the api crate: one binary, a module per area, every server real and
 //! on a port of the OS's choosing.
 
+mod algorithms;
 mod authorize;
 mod config;
 mod connection_slots;

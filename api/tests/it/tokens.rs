@@ -137,11 +137,29 @@ async fn forbidden_algorithms_are_refused_before_any_network_call() {
                 forged("HS256"),
                 "Symmetric algorithms (HMAC) are not accepted",
             ),
-            (forged("ES256"), "Unsupported 'alg' value"),
-            (forged("RS384"), "Unsupported 'alg' value"),
+            // Not algorithms at all: names are exact (RFC 7515 §4.1.1), and `EdDSA` is the
+            // reference's one name for Ed25519.
+            (forged("Ed25519"), "Unsupported 'alg' value"),
+            (forged("ES256k"), "Unsupported 'alg' value"),
+            (forged("RSA-OAEP"), "Unsupported 'alg' value"),
         ],
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_narrowed_allow_list_refuses_the_other_algorithms_before_any_network_call() {
+    let issuer = TestIssuer::start().await;
+    let rest = payload_and_signature(&issuer);
+    let kid = TestKey::primary().kid();
+    let forged = |alg: &str| format!("{}.{rest}", b64(&json!({"alg": alg, "kid": kid})));
+    let mut options = options(&issuer);
+    options.algorithms = vec![api::auth::Algorithm::RS256];
+    let app = spawn_app(options).await;
+    for alg in ["RS384", "PS256", "ES256", "ES256K", "EdDSA"] {
+        assert_refused(&app, &forged(alg), "Unsupported 'alg' value").await;
+    }
+    issuer.assert_never_called().await;
 }
 
 #[tokio::test]

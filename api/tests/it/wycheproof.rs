@@ -1,5 +1,6 @@
 //! Wycheproof test vectors (C2SP/wycheproof, see `tests/data/wycheproof/README.md`) against the
-//! RSA primitive, compact JWS verification and JWKS parsing of `api::auth`.
+//! RSA primitive, compact JWS verification and JWKS parsing of `api::auth`; the ECDSA and
+//! Ed25519 primitives are in `wycheproof/signatures.rs`.
 //!
 //! Every case of every file is checked, and each test asserts it saw as many cases as the file
 //! declares, so a loader that reads nothing fails. Where our verifier deliberately departs from a
@@ -14,6 +15,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+
+mod signatures;
 
 // ---------------------------------------------------------------------------------------------
 // The vector files.
@@ -44,7 +47,7 @@ struct RsaGroup {
     public_key: RsaPublicKey,
     /// The same key as a JWK; used to cross-check our conversion.
     key_jwk: Value,
-    tests: Vec<RsaCase>,
+    tests: Vec<SignatureCase>,
 }
 
 #[derive(Deserialize)]
@@ -54,9 +57,10 @@ struct RsaPublicKey {
     public_exponent: String,
 }
 
+/// A signature case of the RSA, ECDSA and EdDSA verification files.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RsaCase {
+struct SignatureCase {
     tc_id: u32,
     comment: String,
     /// Hex.
@@ -220,6 +224,15 @@ impl Tally {
             .sum()
     }
 
+    /// [`Tally::count`] within one class.
+    fn count_class(&self, class: &str, verdict: Verdict, outcome: &str) -> usize {
+        self.counts
+            .iter()
+            .filter(|((c, v, o), _)| c == class && *v == verdict && *o == outcome)
+            .map(|(_, count)| count)
+            .sum()
+    }
+
     /// Prints the tally and fails on any wrong outcome, or if fewer cases than `expected` ran.
     fn finish(self, file: &str, expected: usize) {
         println!("{file}:");
@@ -243,7 +256,18 @@ impl Tally {
 // ---------------------------------------------------------------------------------------------
 // Keys.
 
-const RSA_ALL: &[Algorithm] = &Algorithm::ALL;
+/// The RSA algorithms.
+const RSA_ALL: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
+
+/// Every algorithm the verifier implements: the default allow-list.
+const ALL: &[Algorithm] = &Algorithm::ALL;
 
 /// JWK members that only a private (or secret) key has.
 const PRIVATE_MEMBERS: [&str; 6] = ["d", "p", "q", "dp", "dq", "qi"];
@@ -301,11 +325,16 @@ fn key_set(jwks: &Value, allowed: &[Algorithm]) -> Result<KeySet, JwksError> {
     KeySet::parse(jwks.to_string().as_bytes(), allowed)
 }
 
-/// The RSA JWS algorithm a vector key is for: `kty` RSA and an `alg` we implement. Keys the
-/// vectors give for encryption have no such `alg`, so they are not signing keys here.
-fn rsa_signing_algorithm(jwks: &Value) -> Option<Algorithm> {
+/// Whether a JWK is of a type the verifier implements (RSA, EC, OKP), whatever its use.
+fn is_asymmetric(key: &Value) -> bool {
+    ["RSA", "EC", "OKP"].iter().any(|kty| key["kty"] == *kty)
+}
+
+/// The JWS algorithm a group's one key signs with: an asymmetric key and an `alg` we implement.
+/// Keys the vectors give for encryption have no such `alg`, so they are not signing keys here.
+fn signing_algorithm(jwks: &Value) -> Option<Algorithm> {
     match jwks["keys"].as_array().map(Vec::as_slice) {
-        Some([key]) if key["kty"] == "RSA" => key["alg"].as_str().and_then(Algorithm::from_name),
+        Some([key]) if is_asymmetric(key) => key["alg"].as_str().and_then(Algorithm::from_name),
         _ => None,
     }
 }
@@ -455,77 +484,82 @@ const JWS_OVERRIDES: &[Override] = &[
     },
 ];
 
-/// The key set of every group whose key is an RSA signing key, every RSA algorithm allowed.
-fn rsa_signing_sets(file: &VectorFile<JoseGroup>) -> Vec<KeySet> {
+/// The key set of every group whose key is a signing key, every algorithm allowed.
+fn signing_sets(file: &VectorFile<JoseGroup>) -> Vec<KeySet> {
     file.test_groups
         .iter()
         .filter_map(|group| {
             let jwks = group_jwks(group);
-            rsa_signing_algorithm(&jwks)?;
-            Some(key_set(&jwks, RSA_ALL).expect("an RSA signing key is usable"))
+            signing_algorithm(&jwks)?;
+            Some(key_set(&jwks, ALL).expect("a signing key is usable"))
         })
         .collect()
 }
 
 #[test]
-fn compact_jws_vectors_are_accepted_exactly_when_valid_and_signed_by_an_rsa_key() {
+fn compact_jws_vectors_are_accepted_exactly_when_valid_and_signed_by_a_signing_key() {
     let file = jws_file();
-    let foreign_sets = rsa_signing_sets(&file);
+    let foreign_sets = signing_sets(&file);
     assert!(
-        foreign_sets.len() >= 10,
-        "RSA signing groups: {}",
+        foreign_sets.len() >= 12,
+        "signing groups: {}",
         foreign_sets.len()
     );
     let mut tally = Tally::default();
     for group in &file.test_groups {
         let jwks = group_jwks(group);
-        match rsa_signing_algorithm(&jwks) {
-            Some(alg) => check_rsa_group(group, &jwks, alg, &mut tally),
+        match signing_algorithm(&jwks) {
+            Some(alg) => check_signing_group(group, &jwks, alg, &mut tally),
             None => check_foreign_group(group, &jwks, &foreign_sets, &mut tally),
         }
     }
+    assert!(tally.count_class("ES256", Verdict::Valid, "accepted") > 0);
     assert!(tally.count(Verdict::Valid, "accepted") > 0);
     assert!(tally.count(Verdict::Invalid, "rejected") > 0);
     tally.finish("json_web_signature_test.json", file.number_of_tests);
 }
 
-/// An RSA signing key's group: each token is verified with the key's algorithm as the only one
-/// allowed and, for refusals, once more with every RSA algorithm allowed.
-fn check_rsa_group(group: &JoseGroup, jwks: &Value, alg: Algorithm, tally: &mut Tally) {
-    let keys = key_set(jwks, &[alg]).expect("the group's RSA key is usable");
-    let broad = key_set(jwks, RSA_ALL).expect("the group's RSA key is usable");
+/// A signing key's group: each token is verified with the key's algorithm as the only one
+/// allowed and, for refusals, once more with every algorithm allowed.
+fn check_signing_group(group: &JoseGroup, jwks: &Value, alg: Algorithm, tally: &mut Tally) {
+    let keys = key_set(jwks, &[alg]).expect("the group's key is usable");
+    let broad = key_set(jwks, ALL).expect("the group's key is usable");
     for case in &group.tests {
         let expect =
             overridden(JWS_OVERRIDES, case.tc_id).unwrap_or(Expect::from_verdict(case.result));
         let accepted = accepts(&case.jws, &keys, &[alg]);
-        let broadly = accepts(&case.jws, &broad, RSA_ALL);
+        let broadly = accepts(&case.jws, &broad, ALL);
         let what = format!("tcId {} ({}, {})", case.tc_id, group.comment, case.comment);
         assert!(
             accepted || !broadly,
-            "{what}: refused with [{alg}] but accepted with every RSA algorithm"
+            "{what}: refused with [{alg}] but accepted with every algorithm"
         );
         tally.record(alg.name(), case.result, expect, accepted, what);
     }
 }
 
-/// A group whose key is not an RSA signing key (HMAC, EC, RSA encryption keys): the key set must
-/// be refused. Tokens made with a non-RSA key must not verify against any RSA signing key of the
-/// file either (algorithm confusion). Tokens of the RSA encryption groups are genuine RS256
-/// signatures by a modulus the file also publishes as a signing key (`kid-rsa-sign`), so for
-/// them the refusal of the key set is the whole point, and `rsa_tokens_for_an_encryption_key_*`
-/// proves it is what stops them.
-fn check_foreign_group(group: &JoseGroup, jwks: &Value, rsa_sets: &[KeySet], tally: &mut Tally) {
+/// A group whose key is not a signing key we use (HMAC keys; RSA and EC keys for encryption;
+/// the RFC 7520 EC keys, whose `alg` is the misspelt `ES521`): the key set must be refused.
+/// Tokens made with an HMAC key must not verify against any signing key of the file either
+/// (algorithm confusion). Tokens of the asymmetric groups are genuine signatures by keys the
+/// file also publishes as signing keys (`kid-rsa-sign`, `kid-ec-sign`), so for them the refusal
+/// of the key set is the whole point: `rsa_tokens_for_an_encryption_key_*` and
+/// `the_rfc7520_es512_tokens_*` prove it is what stops them.
+fn check_foreign_group(group: &JoseGroup, jwks: &Value, signing: &[KeySet], tally: &mut Tally) {
     assert_eq!(
-        key_set(jwks, RSA_ALL).map(|keys| keys.keys().len()),
+        key_set(jwks, ALL).map(|keys| keys.keys().len()),
         Err(JwksError::NoUsableKeys),
         "group {}: {jwks}",
         group.comment
     );
-    let rsa_key = jwks["keys"][0]["kty"] == "RSA";
-    let against = if rsa_key { &[][..] } else { rsa_sets };
-    let class = format!("not RSA-sig ({})", group.comment);
+    let against = if is_asymmetric(&jwks["keys"][0]) {
+        &[][..]
+    } else {
+        signing
+    };
+    let class = format!("not a signing key ({})", group.comment);
     for case in &group.tests {
-        let accepted = against.iter().any(|keys| accepts(&case.jws, keys, RSA_ALL));
+        let accepted = against.iter().any(|keys| accepts(&case.jws, keys, ALL));
         let what = format!("tcId {} ({}, {})", case.tc_id, group.comment, case.comment);
         tally.record(&class, case.result, Expect::Reject, accepted, what);
     }
@@ -579,6 +613,35 @@ fn the_rfc7520_ps384_tokens_are_refused_only_for_their_keys_alg() {
 }
 
 #[test]
+fn the_rfc7520_es512_tokens_are_refused_only_for_their_keys_misspelt_alg() {
+    // tcId 347 and 351 are RFC 7520 figure 27, an ES512 token, marked valid; the vectors' key
+    // says `"alg":"ES521"`, which no registry has. A key that names an algorithm we do not know
+    // is not used (RFC 7517 §4.4), so the set is refused; with the `alg` removed the very same
+    // tokens verify under ES512, so the refusal is the misspelling and nothing else.
+    let file = jws_file();
+    for tc_id in [347, 351] {
+        let (group, case) = find_case(&file, tc_id);
+        assert_eq!(case.result, Verdict::Valid, "tcId {tc_id}");
+        let mut jwks = group_jwks(group);
+        assert_eq!(jwks["keys"][0]["alg"], "ES521", "tcId {tc_id}");
+        assert_eq!(
+            key_set(&jwks, ALL).map(|keys| keys.keys().len()),
+            Err(JwksError::NoUsableKeys),
+            "tcId {tc_id}"
+        );
+        jwks["keys"][0]
+            .as_object_mut()
+            .expect("a JWK")
+            .remove("alg");
+        let keys = key_set(&jwks, ALL).expect("usable without its alg");
+        assert!(
+            accepts(&case.jws, &keys, &[Algorithm::ES512]),
+            "tcId {tc_id}"
+        );
+    }
+}
+
+#[test]
 fn rsa_tokens_for_an_encryption_key_are_refused_only_for_the_keys_use() {
     // tcId 353 (`use` enc) and 355 (`key_ops` [encrypt]) carry a genuine RS256 signature by the
     // same modulus: the refusal must come from the key's declared purpose.
@@ -608,11 +671,12 @@ fn rsa_tokens_for_an_encryption_key_are_refused_only_for_the_keys_use() {
 // json_web_key_test.json: which keys are usable, and ambiguous key sets.
 //
 // Interpretation: each group is one key set (its `public` set, else the public part of its
-// `private` one) and one token. A `valid` case with an RSA key set must parse and verify. Every
-// `invalid` case with an RSA key set is about the key set, not the token, so the set must be
-// refused outright (`NoUsableKeys`) unless listed below. Sets without an RSA key are always
-// refused, whatever the verdict (tcId 3, a modified HMAC signature, among them): we verify RSA
-// only.
+// `private` one) and one token. A `valid` case with an asymmetric key set must parse and
+// verify. An `invalid` case whose set is one asymmetric key is about that key (too short, e = 1,
+// off its curve, `alg` of another curve or type, `use` enc), so the set must be refused outright
+// (`NoUsableKeys`) unless listed below; with several keys its token must be refused. Sets of
+// HMAC and AES keys only are always refused, whatever the verdict: we verify asymmetric
+// signatures only.
 
 /// Cases of the JWK file whose expectation is not simply the vector's `result`.
 const JWK_OVERRIDES: &[Override] = &[
@@ -628,32 +692,32 @@ const JWK_OVERRIDES: &[Override] = &[
 ];
 
 #[test]
-fn jwk_vectors_yield_usable_keys_only_for_sound_rsa_signing_keys() {
+fn jwk_vectors_yield_usable_keys_only_for_sound_signing_keys() {
     let file = jwk_file();
     let mut tally = Tally::default();
     for group in &file.test_groups {
         let jwks = group_jwks(group);
-        let has_rsa = jwks["keys"]
-            .as_array()
-            .expect("keys")
-            .iter()
-            .any(|key| key["kty"] == "RSA");
-        let class = if has_rsa { "RSA set" } else { "non-RSA set" };
+        let keys = jwks["keys"].as_array().expect("keys");
+        let asymmetric = keys.iter().any(is_asymmetric);
+        let class = if asymmetric {
+            "asymmetric set"
+        } else {
+            "symmetric set"
+        };
         for case in &group.tests {
             let what = format!("tcId {} ({}, {})", case.tc_id, group.comment, case.comment);
             let expect = match overridden(JWK_OVERRIDES, case.tc_id) {
                 Some(expect) => expect,
-                None if has_rsa => Expect::from_verdict(case.result),
+                None if asymmetric => Expect::from_verdict(case.result),
                 None => Expect::Reject,
             };
-            let accepted = match key_set(&jwks, RSA_ALL) {
-                Ok(keys) => {
-                    assert_ne!(
-                        expect,
-                        Expect::Reject,
+            let accepted = match key_set(&jwks, ALL) {
+                Ok(set) => {
+                    assert!(
+                        expect != Expect::Reject || keys.len() > 1,
                         "{what}: the key set should be refused outright: {jwks}"
                     );
-                    accepts(&case.jws, &keys, RSA_ALL)
+                    accepts(&case.jws, &set, ALL)
                 }
                 Err(JwksError::NoUsableKeys) => false,
                 Err(other) => panic!("{what}: {other:?}"),

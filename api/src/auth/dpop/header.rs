@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::ProofError;
-use super::algorithm::ProofAlgorithm;
 use super::jwk::JwkMembers;
+use crate::auth::algorithm::Algorithm;
 use crate::auth::jose::HEADER_LIMITS;
 use crate::auth::jose::json::{self, Captured, Document, JsonError, Members};
 
@@ -52,7 +52,7 @@ enum HeaderField {
 /// A checked header: the algorithm and the still unparsed key.
 #[derive(Debug)]
 pub(super) struct ProofHeader<'a> {
-    pub alg: ProofAlgorithm,
+    pub alg: Algorithm,
     /// The `jwk` object's members.
     pub jwk: JwkMembers<'a>,
 }
@@ -83,7 +83,7 @@ pub(super) fn parse_header(bytes: &[u8]) -> Result<ProofHeader<'_>, ProofError> 
         return Err(ProofError::Type);
     }
     let alg = match alg {
-        Member::Text(alg) => ProofAlgorithm::from_name(&alg),
+        Member::Text(alg) => Algorithm::from_name(&alg),
         _ => None,
     }
     .ok_or(ProofError::Algorithm)?;
@@ -221,7 +221,7 @@ mod tests {
     use super::*;
 
     /// A header of `members` (JSON text after `{`) followed by a valid `typ`, `alg` and `jwk`.
-    fn parse(members: &str) -> Result<ProofAlgorithm, ProofError> {
+    fn parse(members: &str) -> Result<Algorithm, ProofError> {
         let header = format!(
             r#"{{{members}"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256"}}}}"#
         );

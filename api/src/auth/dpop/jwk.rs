@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
+use aws_lc_rs::signature::ParsedPublicKey;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use quick_cache::sync::Cache;
@@ -13,10 +13,10 @@ use serde::de::{IgnoredAny, MapAccess};
 use serde_json::Value;
 
 use super::ProofError;
-use super::algorithm::{Curve, ProofAlgorithm};
 use super::header::{Member, ObjectReader, Skipped};
+use crate::auth::algorithm::{Algorithm, Curve};
 use crate::auth::jose::decode_base64url;
-use crate::auth::jwks::{MAX_MODULUS_BITS, MIN_MODULUS_BITS, bit_length, exponent_is_acceptable};
+use crate::auth::public_key::{ED25519_KEY_BYTES, KeyNumbers, KeyRefusal};
 
 /// The JWK members read, by name; every other member is skipped.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -82,9 +82,6 @@ impl<'de> ObjectReader<'de> for JwkMembers<'de> {
     }
 }
 
-/// The length of an Ed25519 public key (RFC 8032 §5.1.5).
-const ED25519_KEY_BYTES: usize = 32;
-
 /// How many parsed proof keys are kept (see [`parsed_keys`]): about 0.3 MB of P-256 keys, at
 /// most about 3 MB were they all RSA-8192.
 const PARSED_KEYS: usize = 1024;
@@ -96,9 +93,8 @@ const PARSED_KEYS: usize = 1024;
 /// found here is the one the proof carries, already checked as [`PublicJwk::verifier`] checks
 /// it. Only keys aws-lc took are kept; anyone can add keys, which only evicts others (the
 /// cache's CLOCK-PRO admits a new key as cold, so one-off keys do not push out a client's).
-fn parsed_keys() -> &'static Cache<(ProofAlgorithm, Thumbprint), Arc<ParsedPublicKey>> {
-    static KEYS: OnceLock<Cache<(ProofAlgorithm, Thumbprint), Arc<ParsedPublicKey>>> =
-        OnceLock::new();
+fn parsed_keys() -> &'static Cache<(Algorithm, Thumbprint), Arc<ParsedPublicKey>> {
+    static KEYS: OnceLock<Cache<(Algorithm, Thumbprint), Arc<ParsedPublicKey>>> = OnceLock::new();
     KEYS.get_or_init(|| Cache::new(PARSED_KEYS))
 }
 
@@ -208,7 +204,7 @@ impl<'a> PublicJwk<'a> {
     /// its curve).
     pub(super) fn verifier(
         &self,
-        alg: ProofAlgorithm,
+        alg: Algorithm,
         thumbprint: Thumbprint,
     ) -> Result<Arc<ParsedPublicKey>, ProofError> {
         let keys = parsed_keys();
@@ -220,35 +216,28 @@ impl<'a> PublicJwk<'a> {
         Ok(parsed)
     }
 
-    /// The key, parsed by aws-lc for `alg`, as [`verifier`](Self::verifier) says.
-    fn parse_for(&self, alg: ProofAlgorithm) -> Result<ParsedPublicKey, ProofError> {
-        let parsed = match (alg, self) {
-            (ProofAlgorithm::Rsa(rsa), PublicJwk::Rsa { n, e }) => {
-                if !(MIN_MODULUS_BITS..=MAX_MODULUS_BITS).contains(&bit_length(&n.bytes)) {
-                    return Err(ProofError::RsaKeySize);
-                }
-                // The JWKS rule: odd, at least 3, at most 32 bits. aws-lc would take an even
-                // exponent here and only fail each signature, which names the wrong fault.
-                if !exponent_is_acceptable(&e.bytes) {
-                    return Err(ProofError::InvalidJwk);
-                }
-                let components = RsaPublicKeyComponents {
-                    n: &n.bytes,
-                    e: &e.bytes,
-                };
-                components.to_parsed_public_key(rsa.parameters())
-            }
-            (ProofAlgorithm::Ecdsa(wanted), PublicJwk::Ec { curve, x, y }) if wanted == *curve => {
-                // SEC 1 §2.3.3's uncompressed point, the form aws-lc reads.
-                let point = [&[0x04][..], &x.bytes, &y.bytes].concat();
-                ParsedPublicKey::new(curve.verification(), point)
-            }
-            (ProofAlgorithm::Ed25519, PublicJwk::Ed25519 { x }) => {
-                ParsedPublicKey::new(&signature::ED25519, &x.bytes)
-            }
-            _ => return Err(ProofError::KeyMismatch),
+    /// The key, parsed by aws-lc for `alg`, as [`verifier`](Self::verifier) says: the issuer
+    /// keys' policy (`public_key.rs`).
+    fn parse_for(&self, alg: Algorithm) -> Result<ParsedPublicKey, ProofError> {
+        let numbers = match self {
+            PublicJwk::Rsa { n, e } => KeyNumbers::Rsa {
+                n: &n.bytes,
+                e: &e.bytes,
+            },
+            PublicJwk::Ec { curve, x, y } => KeyNumbers::Ec {
+                curve: *curve,
+                x: &x.bytes,
+                y: &y.bytes,
+            },
+            PublicJwk::Ed25519 { x } => KeyNumbers::Ed25519 { x: &x.bytes },
         };
-        parsed.map_err(|_| ProofError::InvalidJwk)
+        numbers.parse_for(alg).map_err(|refusal| match refusal {
+            KeyRefusal::WrongType => ProofError::KeyMismatch,
+            KeyRefusal::ModulusSize => ProofError::RsaKeySize,
+            KeyRefusal::Exponent | KeyRefusal::Length | KeyRefusal::Rejected => {
+                ProofError::InvalidJwk
+            }
+        })
     }
 }
 
@@ -289,12 +278,12 @@ mod tests {
     fn a_parsed_key_is_found_again_but_only_for_its_algorithm() {
         let jwk = p256_jwk();
         let key = PublicJwk::parse(&jwk).expect("a public key");
-        let es256 = ProofAlgorithm::from_name("ES256").expect("ES256");
+        let es256 = Algorithm::ES256;
         let first = key.verifier(es256, key.thumbprint()).expect("parsed");
         let again = key.verifier(es256, key.thumbprint()).expect("found");
         assert!(Arc::ptr_eq(&first, &again), "the second use parses nothing");
         for other in ["ES384", "ES256K", "EdDSA", "RS256"] {
-            let alg = ProofAlgorithm::from_name(other).expect("listed");
+            let alg = Algorithm::from_name(other).expect("listed");
             assert_eq!(
                 key.verifier(alg, key.thumbprint()).err(),
                 Some(ProofError::KeyMismatch),

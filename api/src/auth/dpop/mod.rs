@@ -16,7 +16,6 @@ use claims::check_claims;
 use header::parse_header;
 use jwk::PublicJwk;
 
-mod algorithm;
 mod claims;
 mod header;
 mod htu;
@@ -32,11 +31,17 @@ pub use nonce::{
 pub use refusal::ProofError;
 
 /// The proof `alg` values accepted, in the order the challenge's `algs="…"` lists them: the
-/// reference's list (asymmetric only; `EdDSA` means Ed25519).
-pub const ALGORITHMS: [&str; 11] = [
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES256K", "ES384", "ES512",
-    "EdDSA",
-];
+/// reference's list, every [`Algorithm`](crate::auth::Algorithm) (asymmetric only; `EdDSA`
+/// means Ed25519).
+pub const ALGORITHMS: [&str; 11] = {
+    let mut names = [""; 11];
+    let mut index = 0;
+    while index < names.len() {
+        names[index] = crate::auth::Algorithm::ALL[index].name();
+        index += 1;
+    }
+    names
+};
 
 /// The largest proof accepted, in bytes. A proof with an RSA-8192 key and a long `htu` is about
 /// 3 KiB; anything larger is refused before it is decoded.
