@@ -3,10 +3,10 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `ISSUER_BASE_URL` | the tenant, e.g. `https://tenant.auth0.com` (or `AUTH0_DOMAIN`) | required |
+//! | `ISSUER_BASE_URL` | the tenant, e.g. `https://tenant.auth0.com` (or `AUTH0_DOMAIN`); several, comma-separated, for several issuers (custom domains, tenants, other providers), each discovered and cached on its own, the token's `iss` choosing | required |
 //! | `AUDIENCE` | the API identifier; several separated by commas (or `AUTH0_AUDIENCE`) | required |
-//! | `ISSUER` | the exact `iss` to expect | the discovered issuer |
-//! | `JWKS_URI` | where the keys are | the discovered `jwks_uri` |
+//! | `ISSUER` | the exact `iss` to expect (one issuer only) | the discovered issuer |
+//! | `JWKS_URI` | where the keys are (one issuer only) | the discovered `jwks_uri` |
 //! | `HOST`, `PORT` | the address to listen on | `127.0.0.1`, `3010` |
 //! | `CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `http://localhost:3000` |
 //! | `CLOCK_TOLERANCE` | leeway for `exp`/`nbf`/`iat` (`5`, `5s`, `1m`) | `5s` |
@@ -187,18 +187,24 @@ fn auth_options(get: &impl Fn(&str) -> Option<String>) -> Result<AuthOptions, Co
 /// `AUDIENCE` (or `AUTH0_AUDIENCE`), `ALLOW_INSECURE_ISSUER`, `JWKS_URI` and `ISSUER`; every
 /// other option at its default.
 fn trusted_issuer(get: &impl Fn(&str) -> Option<String>) -> Result<AuthOptions, ConfigError> {
-    let base_url = issuer_base_url(get)?;
+    let mut base_urls = issuer_base_urls(get)?.into_iter();
     let audiences: Vec<String> = get("AUDIENCE")
         .or_else(|| get("AUTH0_AUDIENCE"))
         .map(|list| list_items(&list))
         .unwrap_or_default();
-    let (Some(base_url), false) = (base_url, audiences.is_empty()) else {
+    let (Some(base_url), false) = (base_urls.next(), audiences.is_empty()) else {
         return Err(ConfigError::Missing);
     };
+    let more_issuers: Vec<Url> = base_urls.collect();
     let allow_insecure_issuer = flag(get, "ALLOW_INSECURE_ISSUER")?.unwrap_or(false);
     let acceptable = |url: &Url| crate::auth::is_acceptable_issuer_url(url, allow_insecure_issuer);
-    if !acceptable(&base_url) {
+    if !acceptable(&base_url) || !more_issuers.iter().all(acceptable) {
         return Err(invalid("ISSUER_BASE_URL", HTTPS_URL));
+    }
+    if !more_issuers.is_empty() && (get("ISSUER").is_some() || get("JWKS_URI").is_some()) {
+        return Err(ConfigError::Conflict(
+            "ISSUER_BASE_URL lists several issuers, and ISSUER and JWKS_URI describe one: unset them (each issuer is discovered)",
+        ));
     }
     let jwks_uri = match get("JWKS_URI") {
         None => None,
@@ -212,23 +218,45 @@ fn trusted_issuer(get: &impl Fn(&str) -> Option<String>) -> Result<AuthOptions, 
     auth.audiences = audiences;
     auth.issuer = get("ISSUER");
     auth.jwks_uri = jwks_uri;
+    auth.more_issuers = more_issuers;
     auth.allow_insecure_issuer = allow_insecure_issuer;
     Ok(auth)
 }
 
-/// `ISSUER_BASE_URL`, else `AUTH0_DOMAIN` made a URL; `None` when neither is set.
-fn issuer_base_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Url>, ConfigError> {
-    match (get("ISSUER_BASE_URL"), get("AUTH0_DOMAIN")) {
-        (Some(url), _) => parse_url(&url).map(Some).ok_or(invalid(
-            "ISSUER_BASE_URL",
-            "an http(s) URL such as https://tenant.auth0.com",
-        )),
-        (None, Some(domain)) => domain_url(&domain).map(Some).ok_or(invalid(
-            "AUTH0_DOMAIN",
-            "a host name such as tenant.auth0.com",
-        )),
-        (None, None) => Ok(None),
+/// `ISSUER_BASE_URL`, else `AUTH0_DOMAIN` made URLs: each a comma-separated list of one or
+/// more issuers (several custom domains or tenants); empty when neither is set.
+fn issuer_base_urls(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<Url>, ConfigError> {
+    let (list, variable, parse, expected): (_, _, fn(&str) -> Option<Url>, _) =
+        match (get("ISSUER_BASE_URL"), get("AUTH0_DOMAIN")) {
+            (Some(list), _) => (
+                list,
+                "ISSUER_BASE_URL",
+                parse_url,
+                "http(s) URLs such as https://tenant.auth0.com, comma-separated",
+            ),
+            (None, Some(list)) => (
+                list,
+                "AUTH0_DOMAIN",
+                domain_url,
+                "host names such as tenant.auth0.com, comma-separated",
+            ),
+            (None, None) => return Ok(Vec::new()),
+        };
+    let urls = list_items(&list)
+        .iter()
+        .map(|item| parse(item))
+        .collect::<Option<Vec<_>>>()
+        .filter(|urls| !urls.is_empty())
+        .ok_or(invalid(variable, expected))?;
+    // The same issuer twice is a typo; it would also make the choice by `iss` ambiguous.
+    let distinct: std::collections::HashSet<_> = urls
+        .iter()
+        .map(|url| url.as_str().trim_end_matches('/'))
+        .collect();
+    if distinct.len() != urls.len() {
+        return Err(invalid(variable, "each issuer once"));
     }
+    Ok(urls)
 }
 
 /// How tokens are checked: `ALGORITHMS`, `CLOCK_TOLERANCE`, `MAX_TOKEN_AGE`, `STRICT` and

@@ -14,14 +14,15 @@ use super::discovery::{Metadata, is_acceptable_url};
 use super::dpop_binding;
 use super::error::{AuthError, Refusal};
 use super::fetch::Fetcher;
+use super::issuers::{Allowed, IssuerRequest, Issuers, StoreMaker};
 use super::jose::{self, CompactJws, INVALID_COMPACT_JWS, decode_base64url};
-use super::jwks::{KeyFingerprint, KeySet, NO_APPLICABLE_KEY, Selection, VerificationKey};
+use super::jwks::{KeySet, NO_APPLICABLE_KEY, Selection, VerificationKey};
 use super::key_store::{KeyStore, Source};
 use super::options::{AuthOptions, OptionsError};
 use super::request_url;
 use super::resource_metadata::metadata_path;
 use super::stats::{Counters, TokenCacheStats};
-use super::token_cache::TokenCache;
+use super::token_cache::{TokenCache, VerifiedBy};
 use super::token_source;
 
 /// Verifies access tokens against an issuer's JWKS. Cheap to clone: clones share the key cache.
@@ -41,7 +42,7 @@ pub struct Authenticator {
 }
 
 struct Inner {
-    keys: KeyStore,
+    issuers: Issuers,
     rules: ClaimRules,
     algorithms: Vec<Algorithm>,
     /// Verified tokens; `None` when `token_cache.capacity` is 0.
@@ -81,31 +82,23 @@ impl Authenticator {
                 return Err(OptionsError::InsecureUrl(name));
             }
         }
-        let source = match (&options.issuer_base_url, &options.issuer, &options.jwks_uri) {
-            (_, Some(issuer), Some(jwks_uri)) => Source::Fixed(Arc::new(Metadata {
-                issuer: issuer.clone(),
-                jwks_uri: jwks_uri.clone(),
-            })),
-            (Some(base), issuer, jwks_uri) => Source::Discover {
-                base: base.clone(),
-                issuer: issuer.clone(),
-                jwks_uri: jwks_uri.clone(),
-                allow_insecure: insecure,
-            },
-            (None, _, _) => return Err(OptionsError::NoIssuer),
-        };
         let fetcher = Fetcher::new(options.jwks.http_timeout, options.jwks.max_response_bytes)
             .map_err(|error| OptionsError::HttpClient(error.to_string()))?;
-        let rules = ClaimRules::from_options(&options);
-        let keys = KeyStore::new(
+        let maker = StoreMaker {
             fetcher,
-            source,
-            options.jwks.clone(),
-            options.algorithms.clone(),
+            policy: options.jwks.clone(),
+            allowed: options.algorithms.clone(),
+            allow_insecure: insecure,
+        };
+        let issuers = Issuers::new(
+            configured_issuers(&options, &maker)?,
+            options.issuer_resolver.clone(),
+            maker,
         );
+        let rules = ClaimRules::from_options(&options);
         Ok(Authenticator {
             inner: Arc::new(Inner {
-                keys,
+                issuers,
                 rules,
                 algorithms: options.algorithms.clone(),
                 cache: TokenCache::new(&options.token_cache),
@@ -171,6 +164,10 @@ impl Authenticator {
     /// [`Authenticator::authenticate_request`] without the challenges.
     async fn authenticate(&self, request: Request, required: bool) -> Result<Request, AuthError> {
         let options = &self.inner.options;
+        let allowed = self.inner.issuers.allowed(IssuerRequest {
+            uri: request.uri(),
+            headers: request.headers(),
+        });
         let (mut request, credentials) =
             token_source::extract(request, options.allow_query_token, options.dpop.enabled).await?;
         let Some(credentials) = credentials else {
@@ -181,7 +178,7 @@ impl Authenticator {
             };
         };
         let proof = dpop_binding::proof_for(&credentials, &request, &options.dpop)?;
-        let claims = self.verify(&credentials.token).await?;
+        let claims = self.verify_from(&credentials.token, &allowed).await?;
         let next_nonce = dpop_binding::check(&claims, &credentials, proof, &options.dpop).await?;
         if let Some(next_nonce) = next_nonce {
             request.extensions_mut().insert(next_nonce);
@@ -200,19 +197,24 @@ impl Authenticator {
     /// Errors are [`AuthError::InvalidToken`], or [`AuthError::IssuerUnavailable`] when no
     /// usable key can be had.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        self.verify_from(token, &Allowed::Configured).await
+    }
+
+    /// [`Authenticator::verify`] for a token that may come from the `allowed` issuers.
+    async fn verify_from(&self, token: &str, allowed: &Allowed) -> Result<Claims, AuthError> {
         let inner = &*self.inner;
         if token.len() > inner.options.max_token_bytes {
             return Err(AuthError::invalid_token("Token is too large"));
         }
         let cache = inner.cache.as_ref().filter(|cache| cache.admits(token));
         if let Some(cache) = cache {
-            if let Some(claims) = self.cached(cache, token) {
+            if let Some(claims) = self.cached(cache, token, allowed) {
                 Counters::bump(&inner.counters.hits);
                 return Ok(claims);
             }
             Counters::bump(&inner.counters.misses);
         }
-        let (claims, key) = self.verify_uncached(token).await?;
+        let (claims, key) = self.verify_uncached(token, allowed).await?;
         if let Some(cache) = cache {
             cache.insert(token, claims.clone(), key);
             Counters::bump(&inner.counters.insertions);
@@ -222,14 +224,19 @@ impl Authenticator {
 
     /// The cached claims of `token`, if it is cached and still acceptable now; an entry that is
     /// not is dropped, and the caller verifies the token afresh, so whatever answer a fresh
-    /// verification gives (an expiry, an unknown key, a refetch) is the answer.
-    fn cached(&self, cache: &TokenCache, token: &str) -> Option<Claims> {
+    /// verification gives (an expiry, an unknown key, a refetch) is the answer. A token of an
+    /// issuer this request may not carry is verified afresh too (and refused), its entry kept
+    /// for the requests that may.
+    fn cached(&self, cache: &TokenCache, token: &str, allowed: &Allowed) -> Option<Claims> {
         let inner = &*self.inner;
         // One monotonic reading serves the TTL and the key set's age.
         let now = Instant::now();
         let entry = cache.get(token, now)?;
+        if !inner.issuers.admits(entry.claims.issuer(), allowed) {
+            return None;
+        }
         let acceptable = entry.claims.times().check(&inner.rules, unix_now()).is_ok()
-            && inner.keys.still_serves(entry.key, now);
+            && entry.key.keys.still_serves(entry.key.fingerprint, now);
         if acceptable {
             Some(entry.claims)
         } else {
@@ -238,23 +245,97 @@ impl Authenticator {
         }
     }
 
-    /// The full pipeline: shape, key, signature, claims. Returns the claims and which key
-    /// verified them.
-    async fn verify_uncached(&self, token: &str) -> Result<(Claims, KeyFingerprint), AuthError> {
+    /// The full pipeline: shape, issuer, key, signature, claims. Returns the claims and which
+    /// key verified them.
+    ///
+    /// With one issuer, the payload is read only once the signature holds. With several, its
+    /// `iss` must choose the issuer first: the payload is parsed before the signature is
+    /// checked (by the same strict parser), and nothing but `iss` is read from it until then.
+    async fn verify_uncached(
+        &self,
+        token: &str,
+        allowed: &Allowed,
+    ) -> Result<(Claims, VerifiedBy), AuthError> {
         let inner = &*self.inner;
         let jws = jose::parse_compact(token, &inner.algorithms)?;
         jws.header.check_type(inner.rules.strict)?;
 
-        let resolved = inner
-            .keys
+        let (keys, unverified) = match inner.issuers.only() {
+            Some(keys) => (keys.clone(), None),
+            None => {
+                let payload = decode_base64url(jws.payload).ok_or(INVALID_COMPACT_JWS)?;
+                let payload = claims::parse_payload(&payload)?;
+                (
+                    inner.issuers.store_for(payload.issuer()?, allowed)?,
+                    Some(payload),
+                )
+            }
+        };
+        let resolved = keys
             .key_for(jws.header.kid.as_deref(), jws.header.alg)
             .await?;
         Counters::bump(&inner.counters.signature_checks);
-        let payload = verified_payload(&jws, &resolved.key)?;
-        let all = claims::parse_payload(&payload)?;
-        let claims = claims::validate(all, &resolved.metadata.issuer, &inner.rules, unix_now())?;
-        Ok((claims, resolved.key.fingerprint()))
+        let payload = match unverified {
+            Some(payload) => {
+                check_signature(&jws, &resolved.key)?;
+                payload
+            }
+            None => claims::parse_payload(&verified_payload(&jws, &resolved.key)?)?,
+        };
+        let claims =
+            claims::validate(payload, &resolved.metadata.issuer, &inner.rules, unix_now())?;
+        let verified_by = VerifiedBy {
+            keys,
+            fingerprint: resolved.key.fingerprint(),
+        };
+        Ok((claims, verified_by))
     }
+}
+
+/// Each configured issuer's identifier and key store: the one `issuer_base_url` (or `issuer`
+/// with `jwks_uri`) describes, and each of `more_issuers`. Refuses plain-http URLs off
+/// loopback, and one-issuer settings with several issuers.
+fn configured_issuers(
+    options: &AuthOptions,
+    maker: &StoreMaker,
+) -> Result<Vec<(String, KeyStore)>, OptionsError> {
+    let several = !options.more_issuers.is_empty();
+    if several && (options.issuer.is_some() || options.jwks_uri.is_some()) {
+        return Err(OptionsError::OneIssuerSettingWithSeveral);
+    }
+    let first = match (&options.issuer_base_url, &options.issuer, &options.jwks_uri) {
+        (_, Some(issuer), Some(jwks_uri)) => Some((
+            issuer.clone(),
+            Source::Fixed(Arc::new(Metadata {
+                issuer: issuer.clone(),
+                jwks_uri: jwks_uri.clone(),
+            })),
+        )),
+        (Some(base), issuer, jwks_uri) => Some((
+            issuer.clone().unwrap_or_else(|| base.to_string()),
+            Source::Discover {
+                base: base.clone(),
+                issuer: issuer.clone(),
+                jwks_uri: jwks_uri.clone(),
+                allow_insecure: maker.allow_insecure,
+            },
+        )),
+        (None, _, _) => None,
+    };
+    let mut configured: Vec<_> = first
+        .into_iter()
+        .map(|(identifier, source)| (identifier, maker.store(source)))
+        .collect();
+    for base in &options.more_issuers {
+        if !is_acceptable_url(base, maker.allow_insecure) {
+            return Err(OptionsError::InsecureUrl("an issuer base URL"));
+        }
+        configured.push((base.to_string(), maker.discovering(base.clone())));
+    }
+    if configured.is_empty() && options.issuer_resolver.is_none() {
+        return Err(OptionsError::NoIssuer);
+    }
+    Ok(configured)
 }
 
 /// Verifies a compact JWS against a key set, without looking at the payload's claims: the
@@ -274,8 +355,14 @@ pub fn verify_jws(
 
 /// Checks the signature, and only then decodes the payload.
 fn verified_payload(jws: &CompactJws<'_>, key: &VerificationKey) -> Result<Vec<u8>, AuthError> {
-    if !key.verify(jws.header.alg, jws.signing_input.as_bytes(), &jws.signature) {
-        return Err(AuthError::invalid_token("signature verification failed"));
-    }
+    check_signature(jws, key)?;
     decode_base64url(jws.payload).ok_or(INVALID_COMPACT_JWS)
+}
+
+fn check_signature(jws: &CompactJws<'_>, key: &VerificationKey) -> Result<(), AuthError> {
+    if key.verify(jws.header.alg, jws.signing_input.as_bytes(), &jws.signature) {
+        Ok(())
+    } else {
+        Err(AuthError::invalid_token("signature verification failed"))
+    }
 }

@@ -95,6 +95,25 @@ pub(crate) fn parse_payload(payload: &[u8]) -> Result<Payload, AuthError> {
     })
 }
 
+impl Payload {
+    /// The `iss` claim, unverified until the signature is: what chooses among several
+    /// issuers. Refused as [`validate`] refuses it when missing or not a string.
+    pub(crate) fn issuer(&self) -> Result<&str, AuthError> {
+        match &self.registered.iss {
+            Some(Captured::Str(iss)) => Ok(iss),
+            other => Err(issuer_refusal(other.as_ref())),
+        }
+    }
+}
+
+/// The refusal of an `iss` that is not a string: missing, or another JSON type.
+fn issuer_refusal(iss: Option<&Captured<'_>>) -> AuthError {
+    match iss {
+        None => AuthError::invalid_token("Missing 'iss' claim"),
+        Some(_) => AuthError::invalid_token("'iss' claim must be a string"),
+    }
+}
+
 /// The claims the checks and accessors read, as captured from the payload; every other claim
 /// is only in the text.
 #[derive(Debug, Default)]
@@ -353,10 +372,9 @@ pub(crate) fn validate(
     } = payload.registered;
 
     let issuer = match iss {
-        None => return Err(invalid("Missing 'iss' claim")),
         Some(Captured::Str(iss)) if iss == expected_issuer => iss.into_owned(),
         Some(Captured::Str(_)) => return Err(invalid("Unexpected 'iss' value")),
-        Some(_) => return Err(invalid("'iss' claim must be a string")),
+        other => return Err(issuer_refusal(other.as_ref())),
     };
 
     let audiences = accepted_audiences(aud, rules)?;

@@ -23,6 +23,7 @@ mod dpop_binding;
 pub mod dpop_replay;
 mod error;
 mod fetch;
+pub mod issuers;
 mod jose;
 mod jwks;
 mod key_store;
@@ -48,6 +49,7 @@ pub use dpop_binding::NextDpopNonce;
 pub use dpop_replay::ReplayStore;
 pub use error::{AuthError, DPOP_NONCE, Refusal};
 pub use fetch::FetchError;
+pub use issuers::{IssuerRequest, IssuerResolver};
 pub use jwks::{JwksError, KeySet, MAX_KEYS, Selection, VerificationKey};
 pub use middleware::{authorize, optional_auth, require_auth};
 pub use options::{

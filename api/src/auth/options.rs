@@ -8,6 +8,7 @@ use super::algorithm::Algorithm;
 use super::challenge::Offered;
 use super::dpop::DpopNonces;
 use super::dpop_replay::ReplayStore;
+use super::issuers::IssuerResolver;
 use super::resource_metadata::{ResourceMetadataOptions, is_acceptable_resource};
 
 /// Settings of the authentication core. Start from [`AuthOptions::new`] and adjust fields.
@@ -27,6 +28,18 @@ pub struct AuthOptions {
     pub issuer: Option<String>,
     /// Where the keys are. Default: the discovered `jwks_uri`.
     pub jwks_uri: Option<Url>,
+    /// More issuers whose tokens are accepted, beside `issuer_base_url` (the reference's
+    /// several issuers, "MCD"): each discovered from its base URL, with its own metadata, key
+    /// cache, cooldown and stale limit. The token's `iss`, normalised (scheme and host in lower
+    /// case, default port and trailing slash dropped), chooses the issuer before any network
+    /// call; then the discovered issuer's exact identifier is checked. Not with `issuer` or
+    /// `jwks_uri`, which describe one issuer. Default: none.
+    pub more_issuers: Vec<Url>,
+    /// Chooses, per request, the issuers whose tokens it may carry (several custom domains or
+    /// tenants behind one API). When set, only its answer counts for requests, and
+    /// `issuer_base_url` may be unset; [`Authenticator::verify`](super::Authenticator::verify)
+    /// alone, with no request, still uses the configured issuers. Default: unset.
+    pub issuer_resolver: Option<IssuerResolver>,
     /// The accepted audiences; a token's `aud` must contain at least one. Required.
     pub audiences: Vec<String>,
     /// The accepted signature algorithms, each only with a key of its own type and curve (and
@@ -225,6 +238,8 @@ impl AuthOptions {
             issuer_base_url: Some(issuer_base_url),
             issuer: None,
             jwks_uri: None,
+            more_issuers: Vec::new(),
+            issuer_resolver: None,
             audiences: vec![audience.into()],
             algorithms: Algorithm::ALL.to_vec(),
             clock_tolerance: Duration::from_secs(5),
@@ -261,9 +276,14 @@ impl AuthOptions {
 /// Options that cannot work together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionsError {
-    /// Neither a base URL nor both issuer and JWKS URI.
+    /// Neither a base URL nor both issuer and JWKS URI (nor a resolver).
     #[error("set the issuer base URL, or both the issuer and the JWKS URI")]
     NoIssuer,
+    /// Several issuers together with an `issuer` or `jwks_uri`, which describe one.
+    #[error(
+        "the issuer and the JWKS URI describe one issuer: they cannot be set with several issuers"
+    )]
+    OneIssuerSettingWithSeveral,
     /// No audience to accept.
     #[error("at least one audience is required")]
     NoAudience,

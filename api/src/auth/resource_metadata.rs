@@ -78,7 +78,8 @@ pub struct ResourceMetadata {
     /// The resource identifier ([`ResourceMetadataOptions::resource_for`]).
     pub resource: String,
     /// The issuers whose tokens are accepted: the expected `iss` (`issuer`, else the issuer
-    /// base URL, which the discovered issuer must equal). One today; a list in the document.
+    /// base URL, which the discovered issuer must equal), then every one of `more_issuers`.
+    /// A resolver's issuers are per request, so not listed.
     pub authorization_servers: Vec<String>,
     /// The scopes the app's routes require, as the app lists them.
     pub scopes_supported: Vec<String>,
@@ -99,19 +100,25 @@ impl ResourceMetadata {
     /// no resource identifier is known ([`ResourceMetadataOptions::resource_for`]).
     pub fn new(options: &AuthOptions, scopes: &[&str]) -> Option<Self> {
         let resource = options.resource_metadata.resource_for(&options.audiences)?;
-        let issuer = options.issuer.clone().or_else(|| {
+        let first = options.issuer.clone().or_else(|| {
             options
                 .issuer_base_url
                 .as_ref()
                 .map(|url| url.as_str().to_owned())
         });
+        let issuers = first.into_iter().chain(
+            options
+                .more_issuers
+                .iter()
+                .map(|url| url.as_str().to_owned()),
+        );
         let mut bearer_methods = vec!["header", "body"];
         if options.allow_query_token {
             bearer_methods.push("query");
         }
         Some(ResourceMetadata {
             resource,
-            authorization_servers: issuer.into_iter().collect(),
+            authorization_servers: issuers.collect(),
             scopes_supported: scopes.iter().map(|&scope| scope.to_owned()).collect(),
             bearer_methods_supported: bearer_methods,
             dpop_signing_alg_values_supported: options.dpop.enabled.then(|| ALGORITHMS.to_vec()),

@@ -49,13 +49,21 @@ use quick_cache::sync::Cache;
 
 use super::claims::Claims;
 use super::jwks::KeyFingerprint;
+use super::key_store::KeyStore;
 use super::options::{TOKEN_CACHE_UNIT_BYTES, TokenCachePolicy};
+
+/// Which key verified a token: its fingerprint, and the store of the issuer that published it.
+#[derive(Clone)]
+pub(crate) struct VerifiedBy {
+    pub keys: KeyStore,
+    pub fingerprint: KeyFingerprint,
+}
 
 /// A cached verification: the claims, which key verified them, and since when.
 #[derive(Clone)]
 pub(crate) struct Entry {
     pub claims: Claims,
-    pub key: KeyFingerprint,
+    pub key: VerifiedBy,
     cached_at: Instant,
     /// Capacity units charged for this entry (≥ 1), computed once: the weigher must be cheap.
     units: u32,
@@ -131,7 +139,7 @@ impl TokenCache {
     }
 
     /// Caches a verified token. Entries heavier than a shard can hold are skipped by the map.
-    pub(crate) fn insert(&self, token: &str, claims: Claims, key: KeyFingerprint) {
+    pub(crate) fn insert(&self, token: &str, claims: Claims, key: VerifiedBy) {
         let bytes = ENTRY_OVERHEAD + token.len() + claims.estimated_heap_bytes();
         let units = u32::try_from(bytes.div_ceil(TOKEN_CACHE_UNIT_BYTES)).unwrap_or(u32::MAX);
         self.entries.insert(

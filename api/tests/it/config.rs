@@ -11,6 +11,7 @@ use api::auth::{Algorithm, JwksPolicy, TokenCachePolicy};
 use api::config::{Config, ConfigError};
 use api::routes::CorsOrigins;
 use axum::http::HeaderValue;
+use url::Url;
 
 use crate::helpers::{api_binary, start_api_binary};
 
@@ -452,4 +453,48 @@ fn the_binary_exits_cleanly_on_sigterm() {
     let status = child.wait().expect("wait");
 
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn several_issuers_are_listed_comma_separated_and_each_stands_alone() {
+    let several = config(&[(
+        "ISSUER_BASE_URL",
+        "https://tenant.auth0.com, https://login.example.com/realms/api",
+    )])
+    .expect("valid");
+    assert_eq!(
+        several.auth.issuer_base_url.as_ref().map(Url::as_str),
+        Some("https://tenant.auth0.com/")
+    );
+    let more: Vec<_> = several.auth.more_issuers.iter().map(Url::as_str).collect();
+    assert_eq!(more, ["https://login.example.com/realms/api"]);
+    let domains = config_from(&[
+        ("AUTH0_DOMAIN", "a.example.com,b.example.com"),
+        ("AUDIENCE", "https://quickstarts/api"),
+    ])
+    .expect("valid");
+    assert_eq!(domains.auth.more_issuers.len(), 1);
+
+    // One issuer's settings cannot apply to several; the same issuer twice is a typo.
+    for one_issuer_setting in ["ISSUER", "JWKS_URI"] {
+        let refused = config(&[
+            (
+                "ISSUER_BASE_URL",
+                "https://a.example.com,https://b.example.com",
+            ),
+            (one_issuer_setting, "https://a.example.com/"),
+        ]);
+        assert!(
+            matches!(&refused, Err(ConfigError::Conflict(message)) if message.contains("ISSUER_BASE_URL") && message.contains(one_issuer_setting)),
+            "{refused:?}"
+        );
+    }
+    assert_refused(
+        "ISSUER_BASE_URL",
+        &[
+            "https://a.example.com,https://a.example.com/",
+            "https://a.example.com,http://b.example.com",
+            "https://a.example.com,not a url",
+        ],
+    );
 }

@@ -13,6 +13,7 @@ mod dpop_replicas;
 mod helpers;
 mod host_header;
 mod hostile_http;
+mod issuers;
 mod jwks;
 mod observability;
 mod properties;
