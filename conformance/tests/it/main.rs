@@ -5,5 +5,6 @@ mod broken_servers;
 mod catalogue;
 mod faults;
 mod helpers;
+mod issuers;
 mod properties;
 mod target_mode;
