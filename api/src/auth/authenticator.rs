@@ -14,10 +14,10 @@ use super::discovery::{Metadata, is_acceptable_url};
 use super::dpop_binding;
 use super::error::{AuthError, Refusal};
 use super::fetch::Fetcher;
-use super::issuers::{Allowed, IssuerRequest, Issuers, StoreMaker};
+use super::issuers::{Allowed, IssuerKeys, IssuerRequest, Issuers, StoreMaker};
 use super::jose::{self, CompactJws, INVALID_COMPACT_JWS, decode_base64url};
 use super::jwks::{KeySet, NO_APPLICABLE_KEY, Selection, VerificationKey};
-use super::key_store::{KeyStore, Source};
+use super::key_store::Source;
 use super::options::{AuthOptions, OptionsError};
 use super::request_url;
 use super::resource_metadata::metadata_path;
@@ -266,7 +266,7 @@ impl Authenticator {
                 let payload = decode_base64url(jws.payload).ok_or(INVALID_COMPACT_JWS)?;
                 let payload = claims::parse_payload(&payload)?;
                 (
-                    inner.issuers.store_for(payload.issuer()?, allowed)?,
+                    inner.issuers.keys_for(payload.issuer()?, allowed)?,
                     Some(payload),
                 )
             }
@@ -282,8 +282,7 @@ impl Authenticator {
             }
             None => claims::parse_payload(&verified_payload(&jws, &resolved.key)?)?,
         };
-        let claims =
-            claims::validate(payload, &resolved.metadata.issuer, &inner.rules, unix_now())?;
+        let claims = claims::validate(payload, &resolved.issuer, &inner.rules, unix_now())?;
         let verified_by = VerifiedBy {
             keys,
             fingerprint: resolved.key.fingerprint(),
@@ -298,7 +297,21 @@ impl Authenticator {
 fn configured_issuers(
     options: &AuthOptions,
     maker: &StoreMaker,
-) -> Result<Vec<(String, KeyStore)>, OptionsError> {
+) -> Result<Vec<(String, IssuerKeys)>, OptionsError> {
+    if let Some(keys) = &options.static_keys {
+        return match (&options.issuer, &options.issuer_base_url, &options.jwks_uri) {
+            (Some(issuer), None, None)
+                if options.more_issuers.is_empty() && options.issuer_resolver.is_none() =>
+            {
+                let fixed = IssuerKeys::Fixed {
+                    issuer: issuer.as_str().into(),
+                    keys: keys.clone(),
+                };
+                Ok(vec![(issuer.clone(), fixed)])
+            }
+            _ => Err(OptionsError::StaticKeysWithFetching),
+        };
+    }
     let several = !options.more_issuers.is_empty();
     if several && (options.issuer.is_some() || options.jwks_uri.is_some()) {
         return Err(OptionsError::OneIssuerSettingWithSeveral);
@@ -324,13 +337,16 @@ fn configured_issuers(
     };
     let mut configured: Vec<_> = first
         .into_iter()
-        .map(|(identifier, source)| (identifier, maker.store(source)))
+        .map(|(identifier, source)| (identifier, IssuerKeys::Remote(maker.store(source))))
         .collect();
     for base in &options.more_issuers {
         if !is_acceptable_url(base, maker.allow_insecure) {
             return Err(OptionsError::InsecureUrl("an issuer base URL"));
         }
-        configured.push((base.to_string(), maker.discovering(base.clone())));
+        configured.push((
+            base.to_string(),
+            IssuerKeys::Remote(maker.discovering(base.clone())),
+        ));
     }
     if configured.is_empty() && options.issuer_resolver.is_none() {
         return Err(OptionsError::NoIssuer);

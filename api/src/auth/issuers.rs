@@ -7,6 +7,7 @@
 //! identifier is checked again with the claims once the signature holds.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use http::{HeaderMap, Uri};
 use quick_cache::sync::Cache;
@@ -16,7 +17,8 @@ use super::algorithm::Algorithm;
 use super::discovery::is_acceptable_url;
 use super::error::AuthError;
 use super::fetch::Fetcher;
-use super::key_store::{KeyStore, Source};
+use super::jwks::{KeyFingerprint, KeySet, NO_APPLICABLE_KEY, Selection};
+use super::key_store::{KeyStore, ResolvedKey, Source};
 use super::options::JwksPolicy;
 
 /// The most issuers a [`IssuerResolver`] may have key caches for at once, as the reference
@@ -85,11 +87,51 @@ pub(crate) enum Allowed {
     Resolved(Vec<(String, Url)>),
 }
 
+/// Where one issuer's keys come from: its JWKS, fetched and cached, or a key set fixed at
+/// start-up (`PUBLIC_KEY`, `SECRET`), which is never fetched, never ages and never changes.
+#[derive(Clone)]
+pub(crate) enum IssuerKeys {
+    /// The issuer's JWKS, through its key cache.
+    Remote(KeyStore),
+    /// A fixed key set, and the exact `iss` its tokens carry.
+    Fixed { issuer: Arc<str>, keys: Arc<KeySet> },
+}
+
+impl IssuerKeys {
+    /// The key for a token's `kid` and `alg` (see [`KeyStore::key_for`]; a fixed set needs no
+    /// network).
+    pub(crate) async fn key_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<ResolvedKey, AuthError> {
+        match self {
+            IssuerKeys::Remote(store) => store.key_for(kid, alg).await,
+            IssuerKeys::Fixed { issuer, keys } => match keys.select(kid, alg) {
+                Selection::Found(key) => Ok(ResolvedKey {
+                    key,
+                    issuer: issuer.clone(),
+                }),
+                Selection::NoApplicableKey => Err(NO_APPLICABLE_KEY),
+            },
+        }
+    }
+
+    /// Whether a token verified with the key `fingerprint` may still be accepted from the token
+    /// cache (see [`KeyStore::still_serves`]; a fixed set always holds its keys).
+    pub(crate) fn still_serves(&self, fingerprint: KeyFingerprint, now: Instant) -> bool {
+        match self {
+            IssuerKeys::Remote(store) => store.still_serves(fingerprint, now),
+            IssuerKeys::Fixed { keys, .. } => keys.contains(fingerprint),
+        }
+    }
+}
+
 /// One configured issuer.
 struct Trusted {
     /// The identifier, normalised.
     id: String,
-    keys: KeyStore,
+    keys: IssuerKeys,
 }
 
 /// Everything needed to make an issuer's key store.
@@ -134,9 +176,9 @@ pub(crate) struct Issuers {
 
 impl Issuers {
     /// `configured` pairs each issuer's identifier (its expected `iss`, or its base URL) with
-    /// its store.
+    /// its keys.
     pub(crate) fn new(
-        configured: Vec<(String, KeyStore)>,
+        configured: Vec<(String, IssuerKeys)>,
         resolver: Option<IssuerResolver>,
         maker: StoreMaker,
     ) -> Self {
@@ -155,9 +197,9 @@ impl Issuers {
         }
     }
 
-    /// The one store when there is no choice to make: one configured issuer and no resolver.
-    /// Its tokens' `iss` is then only checked with the other claims.
-    pub(crate) fn only(&self) -> Option<&KeyStore> {
+    /// The one issuer's keys when there is no choice to make: one configured issuer and no
+    /// resolver. Its tokens' `iss` is then only checked with the other claims.
+    pub(crate) fn only(&self) -> Option<&IssuerKeys> {
         match (&self.configured[..], &self.resolver) {
             ([one], None) => Some(&one.keys),
             _ => None,
@@ -185,9 +227,9 @@ impl Issuers {
         Allowed::Resolved(issuers)
     }
 
-    /// The store of the issuer `iss` names (unverified), if `allowed` trusts it; else the
+    /// The keys of the issuer `iss` names (unverified), if `allowed` trusts it; else the
     /// refusal, without any network call.
-    pub(crate) fn store_for(&self, iss: &str, allowed: &Allowed) -> Result<KeyStore, AuthError> {
+    pub(crate) fn keys_for(&self, iss: &str, allowed: &Allowed) -> Result<IssuerKeys, AuthError> {
         let id = normalize_issuer(iss).ok_or(UNEXPECTED_ISSUER)?;
         match allowed {
             Allowed::Configured => self
@@ -201,12 +243,13 @@ impl Issuers {
                     .iter()
                     .find(|(candidate, _)| *candidate == id)
                     .ok_or(UNEXPECTED_ISSUER)?;
-                Ok(self
+                let store = self
                     .resolved
                     .get_or_insert_with(&id, || {
                         Ok::<_, std::convert::Infallible>(self.maker.discovering(base.clone()))
                     })
-                    .unwrap_or_else(|never| match never {}))
+                    .unwrap_or_else(|never| match never {});
+                Ok(IssuerKeys::Remote(store))
             }
         }
     }

@@ -45,10 +45,10 @@ struct Unavailable(Arc<str>);
 
 type Refresh = Shared<BoxFuture<'static, Result<Arc<KeySet>, Unavailable>>>;
 
-/// A key fit to verify a token, with the metadata that says which `iss` to expect.
+/// A key fit to verify a token, with the `iss` to expect.
 pub(crate) struct ResolvedKey {
     pub key: Arc<VerificationKey>,
-    pub metadata: Arc<Metadata>,
+    pub issuer: Arc<str>,
 }
 
 /// The cache of the issuer's verification keys. Cheap to clone.
@@ -69,6 +69,8 @@ struct Inner {
 #[derive(Default)]
 struct State {
     metadata: Option<Arc<Metadata>>,
+    /// `metadata`'s issuer, shared: what each resolved key carries.
+    issuer: Option<Arc<str>>,
     keys: Option<Arc<KeySet>>,
     last_attempt: Option<Instant>,
     /// Whether the last attempt failed: then the cached set may be missing a rotated key, and
@@ -94,6 +96,9 @@ impl KeyStore {
                 policy,
                 allowed,
                 state: RwLock::new(State {
+                    issuer: metadata
+                        .as_ref()
+                        .map(|metadata| metadata.issuer.as_str().into()),
                     metadata,
                     ..State::default()
                 }),
@@ -112,11 +117,11 @@ impl KeyStore {
     ) -> Result<ResolvedKey, AuthError> {
         let policy = &self.inner.policy;
         let now = Instant::now();
-        let (keys, metadata) = {
+        let (keys, issuer) = {
             let state = self.inner.read();
-            (state.keys.clone(), state.metadata.clone())
+            (state.keys.clone(), state.issuer.clone())
         };
-        if let (Some(keys), Some(metadata)) = (keys, metadata) {
+        if let (Some(keys), Some(issuer)) = (keys, issuer) {
             let age = now.saturating_duration_since(keys.fetched_at());
             if age <= policy.stale_max_age {
                 match keys.select(kid, alg) {
@@ -125,7 +130,7 @@ impl KeyStore {
                             // Refresh in the background; this request goes on with the key it has.
                             let _ = self.refresh(policy.cooldown);
                         }
-                        return Ok(ResolvedKey { key, metadata });
+                        return Ok(ResolvedKey { key, issuer });
                     }
                     Selection::NoApplicableKey => {
                         // Perhaps the issuer rotated its keys: look again, once per cooldown.
@@ -184,25 +189,25 @@ impl KeyStore {
             tracing::debug!(?reason, "no key set could be had");
             self.unavailable()
         })?;
-        let metadata = self
+        let issuer = self
             .inner
             .read()
-            .metadata
+            .issuer
             .clone()
             .ok_or_else(|| self.unavailable())?;
         match keys.select(kid, alg) {
-            Selection::Found(key) => Ok(ResolvedKey { key, metadata }),
+            Selection::Found(key) => Ok(ResolvedKey { key, issuer }),
             Selection::NoApplicableKey => Err(NO_APPLICABLE_KEY),
         }
     }
 
     fn select_cached(&self, kid: Option<&str>, alg: Algorithm) -> Result<ResolvedKey, AuthError> {
         let state = self.inner.read();
-        match (&state.keys, &state.metadata) {
-            (Some(keys), Some(metadata)) => match keys.select(kid, alg) {
+        match (&state.keys, &state.issuer) {
+            (Some(keys), Some(issuer)) => match keys.select(kid, alg) {
                 Selection::Found(key) => Ok(ResolvedKey {
                     key,
-                    metadata: metadata.clone(),
+                    issuer: issuer.clone(),
                 }),
                 Selection::NoApplicableKey if state.last_attempt_failed => {
                     // The next look at the JWKS is allowed once the cooldown has passed.
@@ -345,7 +350,9 @@ impl Inner {
             jwks_uri = ?metadata.jwks_uri.as_str(),
             "discovered the issuer's metadata"
         );
-        self.write().metadata = Some(metadata.clone());
+        let mut state = self.write();
+        state.issuer = Some(metadata.issuer.as_str().into());
+        state.metadata = Some(metadata.clone());
         Ok(metadata)
     }
 }

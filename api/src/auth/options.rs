@@ -1,5 +1,6 @@
 //! What an [`Authenticator`](super::Authenticator) checks, with the reference's defaults.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -9,6 +10,7 @@ use super::challenge::Offered;
 use super::dpop::DpopNonces;
 use super::dpop_replay::ReplayStore;
 use super::issuers::IssuerResolver;
+use super::jwks::KeySet;
 use super::resource_metadata::{ResourceMetadataOptions, is_acceptable_resource};
 
 /// Settings of the authentication core. Start from [`AuthOptions::new`] and adjust fields.
@@ -40,6 +42,10 @@ pub struct AuthOptions {
     /// `issuer_base_url` may be unset; [`Authenticator::verify`](super::Authenticator::verify)
     /// alone, with no request, still uses the configured issuers. Default: unset.
     pub issuer_resolver: Option<IssuerResolver>,
+    /// A key set fixed at start-up to verify with instead of an issuer's JWKS (`PUBLIC_KEY`,
+    /// `SECRET`): no discovery and no fetch, ever. Needs `issuer` (the exact `iss`); not with
+    /// `issuer_base_url`, `jwks_uri`, `more_issuers` or a resolver. Default: unset.
+    pub static_keys: Option<Arc<KeySet>>,
     /// The accepted audiences; a token's `aud` must contain at least one. Required.
     pub audiences: Vec<String>,
     /// The accepted signature algorithms, each only with a key of its own type and curve (and
@@ -240,6 +246,7 @@ impl AuthOptions {
             jwks_uri: None,
             more_issuers: Vec::new(),
             issuer_resolver: None,
+            static_keys: None,
             audiences: vec![audience.into()],
             algorithms: Algorithm::ALL.to_vec(),
             clock_tolerance: Duration::from_secs(5),
@@ -284,6 +291,11 @@ pub enum OptionsError {
         "the issuer and the JWKS URI describe one issuer: they cannot be set with several issuers"
     )]
     OneIssuerSettingWithSeveral,
+    /// Static keys with a way to fetch keys, or without the issuer their tokens carry.
+    #[error(
+        "static keys need the issuer and nothing that fetches keys: no issuer base URL, JWKS URI, more issuers or resolver"
+    )]
+    StaticKeysWithFetching,
     /// No audience to accept.
     #[error("at least one audience is required")]
     NoAudience,

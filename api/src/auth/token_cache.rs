@@ -48,14 +48,14 @@ use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
 use super::claims::Claims;
+use super::issuers::IssuerKeys;
 use super::jwks::KeyFingerprint;
-use super::key_store::KeyStore;
 use super::options::{TOKEN_CACHE_UNIT_BYTES, TokenCachePolicy};
 
 /// Which key verified a token: its fingerprint, and the store of the issuer that published it.
 #[derive(Clone)]
 pub(crate) struct VerifiedBy {
-    pub keys: KeyStore,
+    pub keys: IssuerKeys,
     pub fingerprint: KeyFingerprint,
 }
 

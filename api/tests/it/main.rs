@@ -10,6 +10,7 @@ mod dpop;
 mod dpop_nonce;
 mod dpop_proof;
 mod dpop_replicas;
+mod fixed_keys;
 mod helpers;
 mod host_header;
 mod hostile_http;
