@@ -8,6 +8,7 @@
 //! | `ISSUER` | the exact `iss` to expect (one issuer only) | the discovered issuer |
 //! | `JWKS_URI` | where the keys are (one issuer only) | the discovered `jwks_uri` |
 //! | `HOST`, `PORT` | the address to listen on | `127.0.0.1`, `3010` |
+//! | `TLS_CERT_FILE`, `TLS_KEY_FILE` | serve HTTPS with this PEM certificate chain and private key (PKCS#8, RSA or EC), reloaded when the files change; both or neither | unset: plain HTTP |
 //! | `CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `http://localhost:3000` |
 //! | `CLOCK_TOLERANCE` | leeway for `exp`/`nbf`/`iat` (`5`, `5s`, `1m`) | `5s` |
 //! | `MAX_TOKEN_AGE` | refuse tokens whose `iat` is older | unset |
@@ -53,7 +54,7 @@ use crate::auth::{
     TokenCachePolicy,
 };
 use crate::routes::CorsOrigins;
-use crate::server::{MIN_HEADER_BYTES, ServerLimits};
+use crate::server::{MIN_HEADER_BYTES, ServerLimits, TlsFiles};
 
 /// Everything the binary needs to start.
 #[derive(Debug, Clone)]
@@ -71,6 +72,9 @@ pub struct Config {
     /// Where used DPoP proofs are remembered; [`ReplayStoreSetting::open`] makes the store for
     /// `auth.dpop.replay_store`, which until then is a memory store. Default: memory.
     pub replay_store: ReplayStoreSetting,
+    /// The certificate and key to serve HTTPS with (`TLS_CERT_FILE`, `TLS_KEY_FILE`); the
+    /// files are read at start-up, not here. Default: `None`, plain HTTP.
+    pub tls: Option<TlsFiles>,
 }
 
 /// `DPOP_REPLAY_STORE`: where used DPoP proofs are remembered.
@@ -157,6 +161,7 @@ impl Config {
             auth,
             host,
             port,
+            tls: tls_files(&get)?,
             cors_origins: cors_origins(&get)?,
             server: server_limits(&get)?,
             replay_store,
@@ -469,6 +474,20 @@ fn listen_address(get: &impl Fn(&str) -> Option<String>) -> Result<(IpAddr, u16)
             .map_err(|_| invalid("PORT", "a port number from 0 to 65535"))?,
     };
     Ok((host, port))
+}
+
+/// HTTPS: `TLS_CERT_FILE` and `TLS_KEY_FILE`, both or neither.
+fn tls_files(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TlsFiles>, ConfigError> {
+    match (get("TLS_CERT_FILE"), get("TLS_KEY_FILE")) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+            cert_file: cert.into(),
+            key_file: key.into(),
+        })),
+        (None, None) => Ok(None),
+        _ => Err(ConfigError::Conflict(
+            "TLS_CERT_FILE and TLS_KEY_FILE go together: set both to serve HTTPS, or neither for plain HTTP",
+        )),
+    }
 }
 
 /// Which origins may call from a browser: `CORS_ORIGINS`.

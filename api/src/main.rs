@@ -1,11 +1,13 @@
-//! The `api` binary: reads the configuration, serves the quickstart's routes until Ctrl-C or
-//! SIGTERM, and logs to stderr with every control character escaped.
+//! The `api` binary: reads the configuration, serves the quickstart's routes (over HTTPS
+//! when a certificate is configured) until Ctrl-C or SIGTERM, and logs to stderr with every
+//! control character escaped.
 
 use std::fmt::{self, Write as _};
 use std::process::ExitCode;
 
 use api::auth::Authenticator;
 use api::config::Config;
+use api::server::{Tls, serve_tls_with};
 use futures_util::FutureExt;
 use tokio::net::TcpListener;
 use tracing::field::Field;
@@ -29,6 +31,13 @@ async fn main() -> ExitCode {
         Ok(authenticator) => authenticator,
         Err(error) => return fail(&error),
     };
+    let tls = match config.tls {
+        None => None,
+        Some(files) => match Tls::load(files).await {
+            Ok(tls) => Some(tls),
+            Err(error) => return fail(&error),
+        },
+    };
     let listener = match TcpListener::bind((config.host, config.port)).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -49,9 +58,20 @@ async fn main() -> ExitCode {
     if (&mut shutdown).now_or_never().is_some() {
         return ExitCode::SUCCESS;
     }
-    println!("listening on http://{address}");
     let app = api::app(authenticator, &config.cors_origins);
-    match api::serve_with(listener, app, shutdown, config.server).await {
+    let served = match tls {
+        None => {
+            println!("listening on http://{address}");
+            api::serve_with(listener, app, shutdown, config.server).await
+        }
+        Some(tls) => {
+            tls.certificate()
+                .log("serving HTTPS; the certificate is reloaded when its files change");
+            println!("listening on https://{address}");
+            serve_tls_with(listener, app, shutdown, config.server, tls).await
+        }
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
     }

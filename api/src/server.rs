@@ -6,6 +6,8 @@
 //! drives hyper directly, through `hyper_util`'s HTTP/1-or-2 auto builder, the way
 //! `axum::serve` does internally. The body limit and the request timeout are tower-http's
 //! layers, put around the app once (`layers.rs`); [`ServerLimits`] holds the settings.
+//! HTTPS ([`serve_tls_with`], `tls.rs`) is one more step of the same path: the TLS handshake,
+//! inside the connection's slot and its time to send a request head.
 //!
 //! What a hostile client gets (checked by `tests/it/hostile_http.rs`):
 //!
@@ -16,7 +18,7 @@
 //! | a URI that does not fit in the head limit (a huge query string) | `431`, then closed; `414` only for a URI over 65 534 bytes inside a larger head limit |
 //! | a body over [`ServerLimits::max_body_bytes`] | `413` (at once from `Content-Length`, or when a handler or the authentication core reads past the limit) |
 //! | no `Host`, two, or an invalid one; an HTTP/2 `Host` naming another authority than `:authority` | `400 invalid_request` "Invalid Host header", then the connection is closed (`host.rs`) |
-//! | a head not complete within [`ServerLimits::header_read_timeout`] | the connection is closed, no answer |
+//! | a head not complete within [`ServerLimits::header_read_timeout`] (over HTTPS, counted from connecting, the TLS handshake included) | the connection is closed, no answer |
 //! | a request not answered within [`ServerLimits::request_timeout`] (e.g. a body sent byte by byte) | `408` |
 //! | more than [`ServerLimits::max_connections`] connections | the connection that has waited on its client longest (idle, sending a head or trickling a body) is closed to make room (`slots.rs`); only when every connection has a request the server is working on does the newcomer wait in the listen backlog |
 //! | a connection with no request in progress for [`ServerLimits::idle_timeout`] (an HTTP/2 connection answering PINGs included) | closed (HTTP/2: `GOAWAY` first) |
@@ -25,6 +27,7 @@
 pub mod host;
 mod layers;
 mod slots;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -41,10 +44,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tower::{Service, ServiceExt};
 
 use layers::AnswerBody;
 use slots::{Counted, SlotGuard, Slots, Watched};
+pub use tls::{CertificateSummary, Tls, TlsConnection, TlsError, TlsFiles};
 
 /// A request's body as the app sees it: hyper's, watched for a client that stops sending.
 pub(crate) type RequestBody = Watched<Incoming>;
@@ -73,9 +78,10 @@ pub struct ServerLimits {
     pub max_header_bytes: usize,
     /// The most header fields in an HTTP/1 request; more get 431. Default: 100 (hyper's).
     pub max_headers: usize,
-    /// How long a client has to send a complete request head, from connecting (or from the
-    /// end of the previous response on a kept-alive connection, so it is also the idle
-    /// timeout of HTTP/1 keep-alive). A slower client is disconnected. Default: 10 s.
+    /// How long a client has to send a complete request head, from connecting (over HTTPS
+    /// the TLS handshake included), or from the end of the previous response on a kept-alive
+    /// connection, so it is also the idle timeout of HTTP/1 keep-alive. A slower client is
+    /// disconnected. Default: 10 s.
     pub header_read_timeout: Duration,
     /// The largest request body, in bytes: a larger `Content-Length` gets 413 before the app
     /// runs, and reading past it fails, which the app answers 413. This is the one body limit:
@@ -148,6 +154,35 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: ServerLimits,
 ) -> io::Result<()> {
+    serve_connections(listener, app, shutdown, limits, None).await
+}
+
+/// As [`serve_with`], over HTTPS with `tls`: each connection starts with its TLS handshake,
+/// and the certificate is reloaded while serving whenever its files change.
+pub async fn serve_tls_with(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ServerLimits,
+    tls: Tls,
+) -> io::Result<()> {
+    serve_connections(listener, app, shutdown, limits, Some(tls)).await
+}
+
+/// The accept loop of [`serve_with`], and of [`serve_tls_with`] when `tls` is set.
+async fn serve_connections(
+    listener: TcpListener,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ServerLimits,
+    tls: Option<Tls>,
+) -> io::Result<()> {
+    // Dropped, so aborted, when the server returns.
+    let mut reload = JoinSet::new();
+    if let Some(tls) = &tls {
+        reload.spawn(tls.watch());
+    }
+    let acceptor = tls.as_ref().map(Tls::acceptor);
     let limits = limits.usable();
     let app = layers::with_limits(app, &limits);
     let builder = Arc::new(builder(&limits));
@@ -191,11 +226,14 @@ pub async fn serve_with(
         };
         connections.spawn(connection(
             stream,
-            app.clone(),
-            builder.clone(),
-            connection_limits,
-            closing.clone(),
-            slot,
+            Connection {
+                tls: acceptor.clone(),
+                app: app.clone(),
+                builder: builder.clone(),
+                limits: connection_limits,
+                shutdown: closing.clone(),
+                guard: slot,
+            },
         ));
     }
 
@@ -267,30 +305,83 @@ impl From<&ServerLimits> for ConnectionLimits {
 /// as they take.
 const GOODBYE_GRACE: Duration = Duration::from_millis(250);
 
-/// Serves one connection until it closes, or until the server closes it: evicted to make
-/// room (`slots.rs`), idle past its timeout, past its request cap or age, or at shutdown once
-/// its requests are done. Holds its slot throughout.
-async fn connection<App>(
-    stream: TcpStream,
+/// What a connection's task gets besides its socket.
+struct Connection<App> {
+    /// Set for HTTPS: the handshake comes first.
+    tls: Option<TlsAcceptor>,
     app: App,
     builder: Arc<Builder<TokioExecutor>>,
     limits: ConnectionLimits,
-    mut shutdown: watch::Receiver<()>,
+    shutdown: watch::Receiver<()>,
     guard: SlotGuard,
-) where
+}
+
+/// Serves one connection until it closes, or until the server closes it: evicted to make
+/// room (`slots.rs`), idle past its timeout, past its request cap or age, or at shutdown once
+/// its requests are done. Holds its slot throughout, the TLS handshake included, which must
+/// end within the time to send the first request head.
+async fn connection<App>(stream: TcpStream, mut connection: Connection<App>)
+where
     App: Service<Request<RequestBody>, Response = Response<AnswerBody>, Error = Infallible>
         + Clone
         + Send
         + 'static,
     App::Future: Send + 'static,
 {
+    let opened = Instant::now();
     // Responses are small and written whole: waiting to coalesce them only adds latency.
     let _ = stream.set_nodelay(true);
+    let Some(acceptor) = connection.tls.take() else {
+        return serve_connection(TokioIo::new(stream), None, opened, connection).await;
+    };
+    let handshake = tokio::time::timeout(
+        connection.limits.first_request,
+        tls::handshake(&acceptor, stream),
+    );
+    // An eviction or the shutdown ends a handshake at once: there is nothing to finish.
+    let accepted = tokio::select! {
+        accepted = handshake => accepted.unwrap_or_else(|_| {
+            tracing::debug!("TLS handshake not done within the header read timeout; closing");
+            None
+        }),
+        () = connection.guard.slot().woken() => None,
+        _ = connection.shutdown.changed() => None,
+    };
+    if let Some((stream, tls)) = accepted {
+        serve_connection(TokioIo::new(stream), Some(tls), opened, connection).await;
+    }
+}
+
+/// Serves the (decrypted) connection `io`, `opened` at that instant, as [`connection`] says.
+async fn serve_connection<Io, App>(
+    io: TokioIo<Io>,
+    tls: Option<TlsConnection>,
+    opened: Instant,
+    connection: Connection<App>,
+) where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    App: Service<Request<RequestBody>, Response = Response<AnswerBody>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    App::Future: Send + 'static,
+{
+    let Connection {
+        app,
+        builder,
+        limits,
+        mut shutdown,
+        guard,
+        ..
+    } = connection;
     let guard = Arc::new(guard);
-    let service = counted_service(app, guard.clone(), limits.max_requests);
-    let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
+    let service = counted_service(app, guard.clone(), limits.max_requests, tls);
+    let mut conn = pin!(builder.serve_connection(io, service));
     let slot = guard.slot();
-    let mut check = pin!(tokio::time::sleep(limits.first_request.min(limits.idle)));
+    // From the connection's opening: a TLS handshake counts against the first request's time.
+    let mut check = pin!(tokio::time::sleep_until(
+        opened + limits.first_request.min(limits.idle)
+    ));
     let mut retire = pin!(tokio::time::sleep(limits.max_age));
     let mut closing = false;
     loop {
@@ -347,10 +438,12 @@ async fn connection<App>(
 /// The app as one connection's hyper service: each request is counted on the connection's
 /// slot until its response body is dropped; the request that reaches `max_requests` (when
 /// not `0`) wakes the connection's task to close it, and on HTTP/1 says `Connection: close`.
+/// Over HTTPS each request carries `tls` in its extensions.
 fn counted_service<App>(
     app: App,
     guard: Arc<SlotGuard>,
     max_requests: u64,
+    tls: Option<TlsConnection>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = Response<Counted<AnswerBody>>,
@@ -374,7 +467,10 @@ where
         if last {
             guard.wake_task();
         }
-        let request = request.map(|body| Watched::new(body, guard.clone()));
+        let mut request = request.map(|body| Watched::new(body, guard.clone()));
+        if let Some(tls) = &tls {
+            request.extensions_mut().insert(tls.clone());
+        }
         let answer = app.clone().oneshot(request);
         async move {
             let Ok(mut response) = answer.await;
