@@ -10,7 +10,8 @@
 //! 2. with [`trust_forwarded_headers`](super::DpopOptions::trust_forwarded_headers), the first
 //!    value of `X-Forwarded-Proto` (`http` or `https`) and of `X-Forwarded-Host` (a valid
 //!    `Host` value), each falling back to the next rule when absent;
-//! 3. `http://` and the request's authority: its `Host`, or HTTP/2's `:authority`.
+//! 3. `https://` on a connection the API's own TLS serves ([`TlsConnection`]), else `http://`;
+//!    and the request's authority: its `Host`, or HTTP/2's `:authority`.
 //!
 //! A malformed forwarded value or authority is the client's (or its proxy's) fault: 400
 //! `invalid_request`, `Invalid Host header` for a host as the reference answers it. The path is
@@ -23,6 +24,7 @@ use http::{HeaderMap, HeaderName};
 
 use super::error::AuthError;
 use super::options::DpopOptions;
+use crate::server::TlsConnection;
 use crate::server::host::{HOST_REFUSAL, is_valid_host};
 
 /// The header a proxy names the client's scheme in.
@@ -63,6 +65,7 @@ pub(crate) fn request_origin(
             .flatten()
     };
     let scheme = match forwarded(&FORWARDED_PROTO) {
+        None if request.extensions().get::<TlsConnection>().is_some() => "https",
         None => "http",
         Some(proto) if proto.eq_ignore_ascii_case(b"http") => "http",
         Some(proto) if proto.eq_ignore_ascii_case(b"https") => "https",

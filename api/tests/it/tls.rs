@@ -21,6 +21,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio_rustls::client::TlsStream;
 
+use crate::dpop::unix_now;
+use crate::dpop_proof::ProofKey;
 use crate::helpers::{AUDIENCE, TestIssuer, api_binary, options, start_api_binary};
 
 #[path = "../support/tls.rs"]
@@ -157,6 +159,37 @@ async fn https_serves_the_public_and_the_protected_routes() {
         get1(&mut sender, "/api/private", Some(&app.token)).await.0,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn a_dpop_proof_naming_the_https_url_is_accepted_straight_over_https() {
+    // No `PUBLIC_URL`, no proxy: the api's own TLS makes the URL a proof names `https://`.
+    let ca = TestCa::new();
+    let dir = TempDir::new("dpop");
+    let issuer = TestIssuer::start().await;
+    let authenticator = api::auth::Authenticator::new(options(&issuer)).expect("options");
+    let app = api::app(authenticator, &api::routes::CorsOrigins::default());
+    let files = write_pair(dir.path(), &ca.server_pair(1));
+    let (address, _shutdown) = serve_router_https(app, files, ServerLimits::default()).await;
+    let key = ProofKey::new("ES256");
+    let token = issuer.token_with(serde_json::json!({"cnf": {"jkt": key.thumbprint()}}));
+    let mut sender = http1(connect(&ca.client(&[HTTP1]), address).await).await;
+
+    let mut status_for = |url: String| {
+        let proof = key.proof("GET", &url, &token, unix_now());
+        let request = Request::get("/api/private")
+            .header("host", support::SERVER_NAME)
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .body(Empty::new())
+            .expect("request");
+        let response = sender.send_request(request);
+        async move { response.await.expect("response").status() }
+    };
+    let https = format!("https://{}/api/private", support::SERVER_NAME);
+    assert_eq!(status_for(https).await, StatusCode::OK);
+    let http = format!("http://{}/api/private", support::SERVER_NAME);
+    assert_eq!(status_for(http).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
