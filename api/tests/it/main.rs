@@ -21,6 +21,7 @@ mod refusal_cost;
 mod resource_metadata;
 mod routes;
 mod server_limits;
+mod static_keys;
 mod token_cache;
 mod token_location;
 mod tokens;
