@@ -1,14 +1,19 @@
 //! The signature algorithms a token (or a DPoP proof) may use, and the key type each needs:
-//! RSA, ECDSA on four curves and EdDSA over Ed25519. No HMAC, no `none`.
+//! RSA, ECDSA on four curves and EdDSA over Ed25519; HMAC only where a shared secret is
+//! configured explicitly. Never `none`.
 
 use std::fmt;
 
+use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, EcdsaVerificationAlgorithm, RsaParameters};
 
-/// An asymmetric JWS algorithm: RFC 7518 §3.3–3.5, RFC 8812 §3.2 (ES256K), RFC 8037 (EdDSA).
+/// A JWS algorithm: RFC 7518 §3.2–3.5, RFC 8812 §3.2 (ES256K), RFC 8037 (EdDSA).
 ///
-/// HMAC and `none` are deliberately absent: a resource server that trusts a JWKS has no
-/// business accepting symmetric or unsigned tokens (RFC 8725 §2.1, §3.1).
+/// The asymmetric ones ([`Algorithm::ALL`]) are the default allow-list. The HMAC ones
+/// ([`Algorithm::HMAC`]) verify with a shared secret, so they are accepted only where a secret
+/// is configured and the allow-list names them: a resource server that trusts a JWKS or a
+/// public key has no business accepting symmetric tokens (RFC 8725 §2.1, §3.1), and
+/// [`Algorithm::from_name`] does not know them. `none` is absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Algorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256: what Auth0 signs with.
@@ -33,6 +38,12 @@ pub enum Algorithm {
     ES512,
     /// EdDSA, over Ed25519 only (RFC 8037): Ed448 keys are not accepted.
     EdDSA,
+    /// HMAC with SHA-256, with a secret of at least 32 bytes.
+    HS256,
+    /// HMAC with SHA-384, with a secret of at least 48 bytes.
+    HS384,
+    /// HMAC with SHA-512, with a secret of at least 64 bytes.
+    HS512,
 }
 
 /// An elliptic curve an ECDSA key may be on, with the `crv` name RFC 7518 §6.2.1.1 and RFC 8812
@@ -59,10 +70,13 @@ pub enum KeyType {
     Ec(Curve),
     /// `kty` `OKP` with `crv` `Ed25519`: EdDSA.
     Ed25519,
+    /// A shared secret (`kty` `oct`): HS256, HS384 or HS512. Never taken from a JWKS.
+    Secret,
 }
 
 impl Algorithm {
-    /// Every supported algorithm, in the order the reference lists them (the default allow-list).
+    /// Every supported asymmetric algorithm, in the order the reference lists them: the default
+    /// allow-list, and the algorithms a DPoP proof may use.
     pub const ALL: [Algorithm; 11] = [
         Algorithm::RS256,
         Algorithm::RS384,
@@ -77,9 +91,24 @@ impl Algorithm {
         Algorithm::EdDSA,
     ];
 
-    /// The `alg` name, compared case-sensitively as RFC 7515 §4.1.1 requires.
+    /// The HMAC algorithms: never in a default, accepted only with a configured secret.
+    pub const HMAC: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+
+    /// The asymmetric algorithm called `name` (one of [`Algorithm::ALL`]), compared
+    /// case-sensitively as RFC 7515 §4.1.1 requires. HMAC names are not found here, so an
+    /// allow-list, a JWK's `alg` or a DPoP proof read with it never holds one.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|alg| alg.name() == name)
+    }
+
+    /// The algorithm called `name`, HMAC ones included: for a setting that names the
+    /// algorithm of a configured secret, and for matching a token's `alg` against an
+    /// allow-list that may hold one.
+    pub fn from_any_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .chain(Self::HMAC)
+            .find(|alg| alg.name() == name)
     }
 
     /// The registered `alg` name.
@@ -96,7 +125,15 @@ impl Algorithm {
             Algorithm::ES384 => "ES384",
             Algorithm::ES512 => "ES512",
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::HS256 => "HS256",
+            Algorithm::HS384 => "HS384",
+            Algorithm::HS512 => "HS512",
         }
+    }
+
+    /// Whether this is an HMAC algorithm, verified with a shared secret.
+    pub const fn is_symmetric(self) -> bool {
+        matches!(self.key_type(), KeyType::Secret)
     }
 
     /// The type (and curve) of key this algorithm verifies with.
@@ -113,7 +150,24 @@ impl Algorithm {
             Algorithm::ES384 => KeyType::Ec(Curve::P384),
             Algorithm::ES512 => KeyType::Ec(Curve::P521),
             Algorithm::EdDSA => KeyType::Ed25519,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => KeyType::Secret,
         }
+    }
+
+    /// aws-lc's HMAC, for the HMAC algorithms.
+    pub(crate) fn hmac(self) -> Option<hmac::Algorithm> {
+        Some(match self {
+            Algorithm::HS256 => hmac::HMAC_SHA256,
+            Algorithm::HS384 => hmac::HMAC_SHA384,
+            Algorithm::HS512 => hmac::HMAC_SHA512,
+            _ => return None,
+        })
+    }
+
+    /// The shortest secret an HMAC algorithm accepts: its hash's output length, 32, 48 or 64
+    /// bytes (RFC 7518 §3.2). `None` for the asymmetric algorithms.
+    pub fn min_secret_bytes(self) -> Option<usize> {
+        self.hmac().map(|hmac| hmac.tag_len())
     }
 
     /// aws-lc's RSA verification parameters, for the RSA algorithms; all of them refuse moduli
@@ -196,14 +250,42 @@ mod tests {
     }
 
     #[test]
-    fn only_rsa_algorithms_have_rsa_parameters() {
+    fn hmac_names_are_found_only_by_the_lookup_that_includes_them() {
+        for alg in Algorithm::HMAC {
+            assert_eq!(Algorithm::from_name(alg.name()), None, "{alg}");
+            assert_eq!(Algorithm::from_any_name(alg.name()), Some(alg));
+            assert!(alg.is_symmetric(), "{alg}");
+            assert!(!Algorithm::ALL.contains(&alg), "{alg}");
+        }
         for alg in Algorithm::ALL {
+            assert_eq!(Algorithm::from_any_name(alg.name()), Some(alg));
+            assert!(!alg.is_symmetric(), "{alg}");
+        }
+        for name in ["none", "hs256", "HS1", "HS256 "] {
+            assert_eq!(Algorithm::from_any_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_rsa_algorithms_have_rsa_parameters_and_only_hmac_ones_an_hmac() {
+        for alg in Algorithm::ALL.into_iter().chain(Algorithm::HMAC) {
             assert_eq!(
                 alg.rsa_parameters().is_some(),
                 alg.key_type() == KeyType::Rsa,
                 "{alg}"
             );
+            assert_eq!(alg.hmac().is_some(), alg.is_symmetric(), "{alg}");
         }
+    }
+
+    #[test]
+    fn the_shortest_secret_is_the_hash_output_length() {
+        let shortest: Vec<_> = Algorithm::HMAC
+            .into_iter()
+            .map(Algorithm::min_secret_bytes)
+            .collect();
+        assert_eq!(shortest, [Some(32), Some(48), Some(64)]);
+        assert_eq!(Algorithm::RS256.min_secret_bytes(), None);
     }
 
     #[test]

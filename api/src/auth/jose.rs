@@ -154,7 +154,8 @@ fn parse_protected_header(
     {
         return Err(AuthError::invalid_token(description));
     }
-    // `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only from the issuer's JWKS.
+    // `jku`, `x5u`, `jwk` and `x5c` are never read: keys come only from the issuer's JWKS or
+    // the configured key.
     let optional = |member: Option<Captured<'_>>| match member {
         None => Ok(None),
         Some(Captured::Str(value)) => Ok(Some(value.into_owned())),
@@ -198,12 +199,16 @@ impl<'de> Members<'de> for HeaderScan<'de> {
     }
 }
 
-/// Maps an `alg` name to an allowed algorithm, naming the dangerous families explicitly.
+/// Maps an `alg` name to an allowed algorithm, naming the dangerous families explicitly. An
+/// HMAC algorithm passes only when `allowed` names it (a configured secret); `none` never does.
 fn check_algorithm(name: &str, allowed: &[Algorithm]) -> Result<Algorithm, AuthError> {
     if name.eq_ignore_ascii_case("none") {
         return Err(AuthError::invalid_token(
             "Unsecured tokens ('alg' none) are not accepted",
         ));
+    }
+    if let Some(alg) = Algorithm::from_any_name(name).filter(|alg| allowed.contains(alg)) {
+        return Ok(alg);
     }
     // Compared as bytes: `alg` is attacker input and may start with a multi-byte character,
     // where slicing the string would panic (found by `cargo xtask fuzz`).
@@ -216,10 +221,7 @@ fn check_algorithm(name: &str, allowed: &[Algorithm]) -> Result<Algorithm, AuthE
             "Symmetric algorithms (HMAC) are not accepted",
         ));
     }
-    match Algorithm::from_name(name) {
-        Some(alg) if allowed.contains(&alg) => Ok(alg),
-        _ => Err(AuthError::invalid_token("Unsupported 'alg' value")),
-    }
+    Err(AuthError::invalid_token("Unsupported 'alg' value"))
 }
 
 #[cfg(test)]
@@ -285,6 +287,36 @@ mod tests {
                 "Unsupported 'alg' value"
             );
         }
+    }
+
+    #[test]
+    fn hmac_passes_only_when_the_allow_list_names_it() {
+        let hs256 = &[Algorithm::HS256];
+        let header = |alg: &str| token(&format!(r#"{{"alg":"{alg}"}}"#), "{}");
+        let hs256_token = header("HS256");
+        let jws = parse_compact(&hs256_token, hs256).expect("parses");
+        assert_eq!(jws.header.alg, Algorithm::HS256);
+        let refused = |alg: &str, allowed: &[Algorithm]| match parse_compact(&header(alg), allowed)
+        {
+            Err(AuthError::InvalidToken(description)) => description.into_owned(),
+            other => panic!("expected invalid_token, got {other:?}"),
+        };
+        for alg in ["HS384", "HS512", "hs256"] {
+            assert_eq!(
+                refused(alg, hs256),
+                "Symmetric algorithms (HMAC) are not accepted",
+                "{alg}"
+            );
+        }
+        assert_eq!(
+            refused("HS256", &Algorithm::ALL),
+            "Symmetric algorithms (HMAC) are not accepted"
+        );
+        assert_eq!(refused("RS256", hs256), "Unsupported 'alg' value");
+        assert_eq!(
+            refused("none", &[Algorithm::HS256, Algorithm::RS256]),
+            "Unsecured tokens ('alg' none) are not accepted"
+        );
     }
 
     #[test]

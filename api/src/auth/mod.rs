@@ -9,6 +9,8 @@
 //!   [`Refusal`] adds the challenges of RFC 9449 §7.2.
 //! - DPoP (RFC 9449), on by default ([`DpopOptions`]): [`dpop`] checks proofs,
 //!   [`dpop_replay`] remembers the ones used.
+//! - [`public_key_set`] / [`secret_key_set`]: the [`KeySet`] of a configured public key or
+//!   shared secret, for an api with no issuer to ask.
 //! - [`ResourceMetadata`]: the RFC 9728 document that names the issuer, the scopes and the
 //!   token methods, and its router ([`resource_metadata`]).
 
@@ -32,6 +34,7 @@ mod options;
 mod public_key;
 mod request_url;
 pub mod resource_metadata;
+mod static_key;
 mod stats;
 mod token_cache;
 mod token_source;
@@ -57,4 +60,5 @@ pub use options::{
 };
 pub use public_key::{MAX_MODULUS_BITS, MIN_MODULUS_BITS};
 pub use resource_metadata::{ResourceMetadata, ResourceMetadataOptions};
+pub use static_key::{StaticKeyError, public_key_set, secret_key_set};
 pub use stats::TokenCacheStats;

@@ -1,6 +1,6 @@
 //! A public key's numbers, as a JWK gives them, checked under the key policy and parsed by aws-lc
-//! for one algorithm: the rule that the issuer's keys (`jwks.rs`) and DPoP proof keys
-//! (`dpop/jwk.rs`) share.
+//! for one algorithm: the rule that the issuer's keys (`jwks.rs`), a configured public key
+//! (`static_key.rs`) and DPoP proof keys (`dpop/jwk.rs`) share.
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
 
@@ -173,7 +173,8 @@ mod tests {
         let ed = KeyNumbers::Ed25519 {
             x: ed.public_key().as_ref(),
         };
-        for alg in Algorithm::ALL {
+        // HMAC included: no public key is ever parsed for one.
+        for alg in Algorithm::ALL.into_iter().chain(Algorithm::HMAC) {
             assert_eq!(ec.parse_for(alg).is_ok(), alg == Algorithm::ES256, "{alg}");
             assert_eq!(ed.parse_for(alg).is_ok(), alg == Algorithm::EdDSA, "{alg}");
         }

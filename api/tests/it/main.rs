@@ -23,6 +23,7 @@ mod refusal_cost;
 mod resource_metadata;
 mod routes;
 mod server_limits;
+mod static_keys;
 mod tls;
 mod token_cache;
 mod token_location;

@@ -65,7 +65,9 @@ impl SigningKey {
                 });
                 (Pair::Ed25519(pair), jwk)
             }
-            KeyType::Rsa => panic!("RSA test keys are `TestKey`s"),
+            KeyType::Rsa | KeyType::Secret => {
+                panic!("RSA test keys are `TestKey`s; no secrets here")
+            }
         };
         SigningKey { alg, pair, jwk }
     }

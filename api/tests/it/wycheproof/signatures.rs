@@ -54,7 +54,7 @@ fn group_jwk(group: &SignatureGroup, alg: Algorithm) -> Value {
             "crv": "Ed25519",
             "x": b64(&unhex(key.pk.as_deref().expect("pk"))),
         }),
-        KeyType::Rsa => unreachable!("the RSA file has its own test"),
+        KeyType::Rsa | KeyType::Secret => unreachable!("the RSA file has its own test"),
     };
     if let Some(theirs) = &group.public_key_jwk {
         for member in ["kty", "crv", "x", "y"] {
