@@ -125,7 +125,7 @@
     show($('console'), true);
     $('issuer').textContent = tenant.issuer;
     renderTenant();
-    renderKeys(tenant.keys);
+    renderKeys(tenant.signing_keys);
     renderMintForm();
     await renderCurl();
     await loadFaults();
@@ -134,9 +134,10 @@
   function renderTenant() {
     const yes = (flag) => (flag ? 'on' : 'off');
     fill($('apis'), table(
-      ['Identifier', 'Scopes', 'Dialect', 'Lifetime', 'RBAC', 'Permissions in token', 'Offline access'],
+      ['Identifier', 'Scopes', 'Dialect', 'Lifetime', 'Signing', 'RBAC', 'Permissions in token',
+        'Offline access'],
       tenant.apis.map((a) => [a.identifier, list(a.scopes), a.dialect, `${a.token_lifetime} s`,
-        yes(a.rbac), yes(a.permissions_in_token), yes(a.allow_offline_access)]),
+        signing(a), yes(a.rbac), yes(a.permissions_in_token), yes(a.allow_offline_access)]),
     ));
     fill($('clients'), table(
       ['Client id', 'Type', 'Secret', 'Grant types', 'API grants', 'Callbacks', 'Web origins',
@@ -158,25 +159,35 @@
 
   // ---- Keys ---------------------------------------------------------------------------------
 
-  function renderKeys(keys) {
-    const entries = [['current', keys.current], ['next', keys.next], ['previous', keys.previous]];
-    fill($('keys'), entries
+  /** How an API signs: its algorithm, and an HS256 API's secret (shown as client secrets are). */
+  function signing(api) {
+    return api.signing_secret === null ? api.signing_alg
+      : `${api.signing_alg} (secret ${api.signing_secret})`;
+  }
+
+  /** Every published algorithm's keys, RS256's first; each entry names its algorithm. */
+  function renderKeys(signingKeys) {
+    const several = signingKeys.length > 1;
+    fill($('keys'), signingKeys.flatMap(({ alg, keys }) => [
+      ['current', keys.current], ['next', keys.next], ['previous', keys.previous]]
       .filter(([, kid]) => kid)
-      .map(([role, kid]) => el('li', { 'data-role': role, 'data-kid': kid },
-        el('span', { className: 'role' }, role), ' ', el('code', {}, kid))));
-    $('revoke-previous').disabled = !keys.previous;
+      .map(([role, kid]) => el('li', { 'data-role': role, 'data-kid': kid, 'data-alg': alg },
+        el('span', { className: 'role' }, several ? `${alg} ${role}` : role), ' ',
+        el('code', {}, kid)))));
+    $('revoke-previous').disabled = !signingKeys.some(({ keys }) => keys.previous);
   }
 
   async function changeKeys(button, path, done) {
     button.disabled = true;
     await attempt(async () => {
-      const keys = await admin('POST', path);
-      tenant.keys = keys;
-      renderKeys(keys);
+      await admin('POST', path);
+      // The answer holds the RS256 kids only; the summary has every published algorithm's.
+      tenant = await admin('GET', 'tenant');
+      renderKeys(tenant.signing_keys);
       say(done, true);
     });
     button.disabled = false;
-    renderKeys(tenant.keys);
+    renderKeys(tenant.signing_keys);
   }
 
   // ---- Minting ------------------------------------------------------------------------------
@@ -196,7 +207,8 @@
   function mintHint() {
     const api = tenant.apis.find((a) => a.identifier === $('mint-audience').value);
     $('mint-hint').textContent = api
-      ? `This API's scopes: ${list(api.scopes)}. A user's token also takes openid profile email.`
+      ? `This API's scopes: ${list(api.scopes)}; it signs with ${api.signing_alg}. `
+        + 'A user\'s token also takes openid profile email.'
       : '';
   }
 
@@ -208,6 +220,7 @@
       scopes: $('mint-scopes').value.split(/\s+/).filter(Boolean),
     };
     if ($('mint-user').value) request.user = $('mint-user').value;
+    if ($('mint-alg').value) request.signing_alg = $('mint-alg').value;
     const lifetime = $('mint-lifetime').value.trim();
     if (lifetime) request.expires_in = Number(lifetime);
     const claims = $('mint-claims').value.trim();
@@ -228,7 +241,8 @@
       const minted = await admin('POST', 'mint', mintRequest());
       $('minted-token').textContent = minted.token;
       show($('minted'), true);
-      say(`Minted a token signed by ${minted.kid}, valid ${minted.expires_in} s.`, true);
+      const by = minted.kid === null ? 'the API\'s signing secret' : minted.kid;
+      say(`Minted a ${minted.alg} token signed by ${by}, valid ${minted.expires_in} s.`, true);
     } catch (error) {
       if (error instanceof NeedsToken) return;
       $('mint-error').textContent = error.message;
@@ -242,6 +256,9 @@
     if (verification.status === 'verified') {
       const role = verification.key ? ` (the ${verification.key} key)` : '';
       return [`verified by kid ${verification.kid}${role}`, 'good'];
+    }
+    if (verification.status === 'verified_with_secret') {
+      return [`verified with the signing secret of ${verification.audience}`, 'good'];
     }
     return [`not verified: ${verification.reason}`, 'bad'];
   }

@@ -28,7 +28,7 @@ mod tokens;
 use serde::{Deserialize, Serialize};
 
 pub use self::tenant::{
-    ApiSummary, ClientSummary, RoleSummary, ScopesOnApi, TenantSummary, UserSummary,
+    ApiSummary, ClientSummary, RoleSummary, ScopesOnApi, SigningKeys, TenantSummary, UserSummary,
 };
 pub use self::tokens::{
     InspectRequest, Inspection, KeyRole, MintRequest, MintedToken, Verification,
@@ -36,7 +36,9 @@ pub use self::tokens::{
 pub use crate::faults::{Endpoint, Fault};
 
 /// The kids by role: `{"current":"…","next":"…","previous":"…"}`, `previous` being `null` when
-/// there is none (before the first rotation, after a revocation).
+/// there is none (before the first rotation, after a revocation). The admin surface's key
+/// answers give the RS256 keys' (Auth0's); every published algorithm's are in
+/// [`TenantSummary::signing_keys`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySummary {
     /// The key tokens are signed with now.

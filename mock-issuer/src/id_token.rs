@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::config::{Dialect, UserConfig, defaults};
+use crate::config::{Dialect, SigningAlg, UserConfig, defaults};
 use crate::token::{TokenSpec, unix_now};
 
 /// What an ID token states. No `Debug`: the user's configuration holds the password.
@@ -34,6 +34,8 @@ impl IdToken<'_> {
             .audience(self.client_id)
             .expires_in(defaults::ID_TOKEN_LIFETIME)
             .dialect(Dialect::Auth0)
+            // The client's algorithm, whatever its APIs sign with: Auth0's default for clients.
+            .signing_alg(SigningAlg::Rs256)
             // The token is for the client itself: `azp` only matters when `aud` names several.
             .remove_claim("azp");
         for (name, value) in profile_claims(self.user, self.scopes) {

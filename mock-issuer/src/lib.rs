@@ -1,7 +1,8 @@
 //! An offline Auth0 tenant for development and tests.
 //!
 //! It serves what a resource server reads from a tenant (discovery at both well-known paths,
-//! the JWKS with current, next and previous keys, client-credentials tokens at `/oauth/token`)
+//! the JWKS with current, next and previous keys, client-credentials tokens at `/oauth/token`,
+//! signed per API with RS256, PS256, ES256, EdDSA or HS256)
 //! and what a browser app needs to log a user in (Universal Login at `/u/login` behind
 //! `/authorize` in every response mode, the authorization-code grant with PKCE, rotating refresh
 //! tokens, ID tokens, `/userinfo`, both logouts, CORS for the clients' web origins), all in
@@ -37,10 +38,12 @@ pub mod demo_app;
 mod error;
 mod faults;
 mod id_token;
+mod jwk;
 mod keys;
 mod login;
 pub mod oauth;
 mod owner_only;
+mod pem;
 mod routes;
 pub mod server;
 mod token;
@@ -55,7 +58,8 @@ use tokio::task::JoinHandle;
 pub use admin::{AdminError, FaultTable, KeySummary, PerEndpoint, RequestCounts};
 pub use client::{ClientError, IssuerClient};
 pub use config::{
-    ApiConfig, AppType, ClientConfig, Dialect, GrantConfig, IssuerConfig, RoleConfig, UserConfig,
+    ApiConfig, AppType, ClientConfig, Dialect, GrantConfig, IssuerConfig, RoleConfig, SigningAlg,
+    UserConfig,
 };
 pub use error::Error;
 pub use faults::{Endpoint, Fault, UnknownEndpoint};
@@ -85,8 +89,9 @@ impl MockIssuer {
     /// Binds `config.addr` (default `127.0.0.1:0`), loads or generates keys and serves in a
     /// background task of the current Tokio runtime.
     ///
-    /// With the default config keys are random and in memory (two RSA-2048 keys generated);
-    /// with [`IssuerConfig::with_seed`] they are deterministic and cached for the process.
+    /// With the default config keys are random and in memory (two keys per ring: RS256's and
+    /// PS256's RSA-2048, ES256's P-256, EdDSA's Ed25519); with [`IssuerConfig::with_seed`] they
+    /// are deterministic and cached for the process.
     ///
     /// # Errors
     /// An invalid configuration, an unusable data dir, or a failure to bind.
@@ -131,15 +136,17 @@ impl MockIssuer {
         format!("{}oauth/token", self.url())
     }
 
-    /// A token signed with the current key, as described by `spec` (see [`TokenSpec`] for
-    /// defaults). Grants are not checked: any client, audience and scopes can be minted.
+    /// A token signed as described by `spec` (see [`TokenSpec`] for defaults): with the current
+    /// key of its algorithm's ring, or for HS256 with its audience's signing secret. Grants are
+    /// not checked: any client, audience and scopes can be minted.
     ///
     /// # Panics
-    /// Only if the signing backend rejects a key this crate generated, which does not happen.
+    /// If HS256 is asked for an audience that is no API of the tenant (it has no secret), or
+    /// the signing backend rejects a key this crate generated, which does not happen.
     pub fn mint(&self, spec: &TokenSpec) -> String {
         self.state
             .mint(spec)
-            .expect("signing with a generated RSA key cannot fail")
+            .expect("an HS256 token for an API of the tenant, or a generated key, signs")
     }
 
     /// Signs `header` and `payload` exactly as given (nothing added, not even `kid`: add
@@ -147,7 +154,7 @@ impl MockIssuer {
     /// Meant for hostile-token tests.
     ///
     /// # Panics
-    /// As [`MockIssuer::mint`].
+    /// Only if the signing backend rejects a key this crate generated, which does not happen.
     pub fn sign_raw(&self, header: &Value, payload: &Value) -> String {
         self.state
             .sign_raw(header, payload)
@@ -158,25 +165,51 @@ impl MockIssuer {
     /// for hostile tokens with duplicate members or deep nesting.
     ///
     /// # Panics
-    /// As [`MockIssuer::mint`].
+    /// As [`MockIssuer::sign_raw`].
     pub fn sign_raw_bytes(&self, header: &[u8], payload: &[u8]) -> String {
         self.state
             .sign_raw_bytes(header, payload)
             .expect("signing with a generated RSA key cannot fail")
     }
 
-    /// The kid of the key tokens are signed with now.
+    /// Like [`MockIssuer::sign_raw`], signed with `alg` whatever the header says: the current
+    /// key of its ring (add `"kid": issuer.current_kid_for(alg)` yourself), or for HS256 the
+    /// signing secret of the API the payload's `aud` names (a string, or an array's first).
+    ///
+    /// # Panics
+    /// HS256 with an `aud` that names no API of the tenant.
+    pub fn sign_raw_as(&self, alg: SigningAlg, header: &Value, payload: &Value) -> String {
+        self.state
+            .sign_raw_as(alg, header, payload)
+            .expect("an HS256 payload's aud names an API of the tenant")
+    }
+
+    /// The kid of the RS256 key tokens are signed with now (Auth0's keys, which ID tokens and
+    /// the default API use).
     pub fn current_kid(&self) -> String {
         self.state.current_kid()
     }
 
-    /// The kids by role.
+    /// The kid of the key `alg`'s tokens are signed with now; `None` for HS256.
+    pub fn current_kid_for(&self, alg: SigningAlg) -> Option<String> {
+        self.state.current_kid_for(alg)
+    }
+
+    /// The HS256 signing secret of the API `audience` (its configured one, else the one
+    /// generated for it), whose UTF-8 bytes are the HMAC key; `None` if no API has that
+    /// identifier.
+    pub fn signing_secret(&self, audience: &str) -> Option<Secret> {
+        self.state.signing_secret(audience)
+    }
+
+    /// The RS256 kids by role.
     pub fn key_summary(&self) -> KeySummary {
         self.state.key_summary()
     }
 
-    /// Rotates like Auth0: next becomes current (new tokens use it), current becomes previous
-    /// (still published), a new next is generated and published. Blocks while generating.
+    /// Rotates like Auth0, every algorithm's ring at once: next becomes current (new tokens use
+    /// it), current becomes previous (still published), a new next is generated and published.
+    /// HS256 secrets do not change. Blocks while generating.
     ///
     /// # Errors
     /// Key generation or persistence to the data dir failed; keys are then unchanged.
@@ -184,7 +217,7 @@ impl MockIssuer {
         self.state.rotate().map(drop)
     }
 
-    /// Stops publishing the previous key, so tokens signed with it stop verifying.
+    /// Stops publishing every ring's previous key, so tokens signed with them stop verifying.
     ///
     /// # Errors
     /// Persistence to the data dir failed; keys are then unchanged.

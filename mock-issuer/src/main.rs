@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use mock_issuer::admin_access::{ADMIN_TOKEN_ENV, AdminAccess};
 use mock_issuer::oauth::dpop::DpopKey;
 use mock_issuer::server::{self, AppState};
-use mock_issuer::{ClientCredentials, Dialect, IssuerConfig, TokenSpec};
+use mock_issuer::{ClientCredentials, Dialect, IssuerConfig, SigningAlg, TokenSpec};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
@@ -38,6 +38,11 @@ struct TenantArgs {
     /// Deterministic keys (and tokens, with a fixed `iat`) for snapshots.
     #[arg(long, global = true, value_name = "N")]
     seed: Option<u64>,
+    /// How the first API (the default audience) signs its access tokens: RS256, PS256, ES256,
+    /// EdDSA or HS256 (with its `signing_secret`, else a generated one kept in the data dir);
+    /// default: as the tenant file says, else RS256.
+    #[arg(long, global = true, value_name = "ALG")]
+    signing_alg: Option<SigningAlg>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,6 +241,13 @@ fn tenant_config(args: &TenantArgs) -> Result<IssuerConfig> {
         config = config.with_tenant_file(path)?;
     }
     config.seed = args.seed;
+    if let Some(alg) = args.signing_alg {
+        let api = config
+            .apis
+            .first_mut()
+            .context("--signing-alg: the tenant has no API")?;
+        api.signing_alg = alg;
+    }
     let dir = match &args.data_dir {
         Some(dir) => dir.clone(),
         None => default_data_dir()?,
@@ -383,7 +395,7 @@ fn print_banner(state: &AppState, access: &AdminAccess) -> Result<()> {
     for api in &state.config().apis {
         writeln!(
             out,
-            "api: {} (scopes: {}; dialect: {}; lifetime: {} s)",
+            "api: {} (scopes: {}; dialect: {}; lifetime: {} s; signing: {})",
             api.identifier,
             if api.scopes.is_empty() {
                 "none".to_owned()
@@ -392,6 +404,7 @@ fn print_banner(state: &AppState, access: &AdminAccess) -> Result<()> {
             },
             api.dialect,
             api.token_lifetime,
+            signing(state, api),
         )?;
     }
     for client in &state.config().clients {
@@ -413,11 +426,14 @@ fn print_banner(state: &AppState, access: &AdminAccess) -> Result<()> {
             }
         )?;
     }
-    writeln!(
-        out,
-        "keys: {}",
-        serde_json::to_string(&state.key_summary())?
-    )?;
+    for (alg, keys) in state.published_keys() {
+        let keys = serde_json::to_string(&keys)?;
+        match alg {
+            // The line the RSA keys have always had.
+            SigningAlg::Rs256 => writeln!(out, "keys: {keys}")?,
+            _ => writeln!(out, "keys ({alg}): {keys}")?,
+        }
+    }
     let machine_client = state.config().clients.iter().find_map(|c| {
         c.secret
             .as_deref()
@@ -441,6 +457,15 @@ fn print_banner(state: &AppState, access: &AdminAccess) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// How `api` signs, for the banner: the algorithm, and an HS256 API's secret (a development
+/// tenant's, printed as the client secrets are).
+fn signing(state: &AppState, api: &mock_issuer::ApiConfig) -> String {
+    match (api.signing_alg, state.signing_secret(&api.identifier)) {
+        (SigningAlg::Hs256, Some(secret)) => format!("HS256, secret {}", secret.expose()),
+        (alg, _) => alg.to_string(),
+    }
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM (what `docker stop` and process managers send).

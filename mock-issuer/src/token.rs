@@ -1,5 +1,5 @@
 //! Access tokens: the [`TokenSpec`] builder, the claims of each dialect in Auth0's order, and
-//! compact JWS signing with the current key.
+//! compact JWS signing with a ring's current key or an API's HS256 secret.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,15 +10,16 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::Error;
-use crate::config::{ApiConfig, Dialect, IssuerConfig, UserConfig, defaults};
+use crate::config::{ApiConfig, Dialect, IssuerConfig, SigningAlg, UserConfig, defaults};
 use crate::keys::KeyMaterial;
+use crate::oauth::Secret;
 
 /// What to put in a token minted with [`MockIssuer::mint`](crate::MockIssuer::mint) or the
 /// `mint` command. Minting signs what it is told: it does not check the client's grants.
 ///
-/// Defaults: audience = the first configured API (`https://quickstarts/api` by default); dialect
-/// and lifetime = that API's if it is configured, else Auth0's and 86400 s; `iat` = now; no
-/// `scope`, `permissions`, `nbf` or `cnf` claim (a bearer token).
+/// Defaults: audience = the first configured API (`https://quickstarts/api` by default); dialect,
+/// lifetime and signing algorithm = that API's if it is configured, else Auth0's, 86400 s and
+/// RS256; `iat` = now; no `scope`, `permissions`, `nbf` or `cnf` claim (a bearer token).
 ///
 /// ```
 /// # use mock_issuer::TokenSpec;
@@ -41,6 +42,7 @@ pub struct TokenSpec {
     expired: bool,
     not_before: Option<i64>,
     dialect: Option<Dialect>,
+    signing_alg: Option<SigningAlg>,
     /// The DPoP key thumbprint for `cnf.jkt`, if the token is bound to a key.
     jkt: Option<String>,
     claims: Vec<(String, Option<Value>)>,
@@ -61,6 +63,7 @@ impl TokenSpec {
             expired: false,
             not_before: None,
             dialect: None,
+            signing_alg: None,
             jkt: None,
             claims: Vec::new(),
             header: Vec::new(),
@@ -128,6 +131,20 @@ impl TokenSpec {
         self
     }
 
+    /// Signs with `alg` whatever the audience's API signs with: the current key of `alg`'s ring
+    /// (its `kid` in the header), or for [`SigningAlg::Hs256`] the audience API's signing secret
+    /// (no `kid`, as Auth0; see [`MockIssuer::signing_secret`](crate::MockIssuer::signing_secret)).
+    /// Default: the API's algorithm, else RS256.
+    ///
+    /// The JWKS publishes a ring's keys only when some API of the tenant signs with its
+    /// algorithm (RS256's always): for tokens of several algorithms for one audience that verify
+    /// against the JWKS, give the tenant one more API per algorithm. A token signed with a ring
+    /// that is not published is a token whose `kid` the JWKS does not have.
+    pub fn signing_alg(mut self, alg: SigningAlg) -> Self {
+        self.signing_alg = Some(alg);
+        self
+    }
+
     /// Binds the token to a DPoP key (RFC 9449 §6.1): `cnf` = `{"jkt": jkt}`, the key's RFC 7638
     /// SHA-256 thumbprint (e.g. [`DpopKey::thumbprint`](crate::oauth::dpop::DpopKey::thumbprint)).
     /// Default: unbound, no `cnf` claim.
@@ -149,7 +166,8 @@ impl TokenSpec {
     }
 
     /// Sets a header member, replacing a standard one (`alg` only changes what the header
-    /// claims: the signature is always RS256 with the current key).
+    /// claims: the signature is made as [`TokenSpec::signing_alg`] says, and `kid` names the
+    /// key that signed until replaced here).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.header.push((name.into(), Some(value.into())));
         self
@@ -209,23 +227,51 @@ pub(crate) fn user_access_token(
     spec
 }
 
+/// What signs a token: a key of one of the rings, or an API's HS256 signing secret.
+pub(crate) enum Signer<'a> {
+    Key(&'a KeyMaterial),
+    Secret(&'a Secret),
+}
+
+impl Signer<'_> {
+    fn alg(&self) -> SigningAlg {
+        match self {
+            Self::Key(key) => key.alg().signing_alg(),
+            Self::Secret(_) => SigningAlg::Hs256,
+        }
+    }
+}
+
 /// What signing needs from the issuer besides the spec.
 pub(crate) struct MintContext<'a> {
     pub issuer: &'a str,
-    pub key: &'a KeyMaterial,
+    pub signer: Signer<'a>,
+    /// The `aud`, from [`audience_and_alg`].
+    pub audience: &'a str,
     pub config: &'a IssuerConfig,
     pub seed: Option<u64>,
 }
 
-/// Builds the header and claims `spec` describes and signs them with the current key.
-pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Error> {
+/// The audience `spec` names (default: the first API) and the algorithm it is signed with (the
+/// spec's, else that API's, else RS256).
+pub(crate) fn audience_and_alg(spec: &TokenSpec, config: &IssuerConfig) -> (String, SigningAlg) {
     let audience = spec.audience.clone().unwrap_or_else(|| {
-        ctx.config.apis.first().map_or_else(
+        config.apis.first().map_or_else(
             || defaults::API_AUDIENCE.to_owned(),
             |a| a.identifier.clone(),
         )
     });
-    let api = ctx.config.api(&audience);
+    let alg = spec
+        .signing_alg
+        .or_else(|| config.api(&audience).map(|api| api.signing_alg))
+        .unwrap_or_default();
+    (audience, alg)
+}
+
+/// Builds the header and claims `spec` describes and signs them with `ctx.signer`.
+pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Error> {
+    let audience = ctx.audience;
+    let api = ctx.config.api(audience);
     let dialect = spec.dialect.or(api.map(|a| a.dialect)).unwrap_or_default();
     let lifetime = spec
         .lifetime
@@ -240,7 +286,7 @@ pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Er
     };
 
     let mut header = Ordered::default();
-    header.set("alg", "RS256".into());
+    header.set("alg", ctx.signer.alg().as_str().into());
     header.set(
         "typ",
         match dialect {
@@ -249,7 +295,9 @@ pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Er
         }
         .into(),
     );
-    header.set("kid", ctx.key.kid.clone().into());
+    if let Signer::Key(key) = ctx.signer {
+        header.set("kid", key.kid.clone().into());
+    }
     header.apply(&spec.header);
 
     // Auth0's claim order, so tokens read like a tenant's when decoded.
@@ -260,7 +308,7 @@ pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Er
         None => format!("{}@clients", spec.client_id),
     };
     claims.set("sub", subject.into());
-    claims.set("aud", audience.into());
+    claims.set("aud", audience.to_owned().into());
     claims.set("iat", iat.into());
     claims.set("exp", exp.into());
     if let Some(offset) = spec.not_before {
@@ -294,15 +342,16 @@ pub(crate) fn mint(spec: &TokenSpec, ctx: &MintContext<'_>) -> Result<String, Er
     sign_compact(
         header.to_json().as_bytes(),
         claims.to_json().as_bytes(),
-        ctx.key,
+        &ctx.signer,
     )
 }
 
-/// `base64url(header).base64url(payload).signature`, RS256 with `key`, whatever the header says.
+/// `base64url(header).base64url(payload).signature`, made by `signer` with its algorithm,
+/// whatever the header says.
 pub(crate) fn sign_compact(
     header: &[u8],
     payload: &[u8],
-    key: &KeyMaterial,
+    signer: &Signer<'_>,
 ) -> Result<String, Error> {
     crate::install_crypto_provider();
     let message = format!(
@@ -310,11 +359,16 @@ pub(crate) fn sign_compact(
         URL_SAFE_NO_PAD.encode(header),
         URL_SAFE_NO_PAD.encode(payload)
     );
-    let signature = jsonwebtoken::crypto::sign(
-        message.as_bytes(),
-        key.encoding_key(),
-        jsonwebtoken::Algorithm::RS256,
-    )?;
+    let algorithm = signer.alg().jwt_algorithm();
+    let signature = match signer {
+        Signer::Key(key) => {
+            jsonwebtoken::crypto::sign(message.as_bytes(), key.encoding_key(), algorithm)?
+        }
+        Signer::Secret(secret) => {
+            let key = jsonwebtoken::EncodingKey::from_secret(secret.expose().as_bytes())?;
+            jsonwebtoken::crypto::sign(message.as_bytes(), &key, algorithm)?
+        }
+    };
     Ok(format!("{message}.{signature}"))
 }
 

@@ -1,29 +1,43 @@
 //! Checks a token against the keys this tenant publishes now, for the endpoints that receive
 //! tokens back (`/userinfo`, `id_token_hint` at logout, the console's decode view).
 //!
-//! RS256 only, the key chosen by the header's `kid` among the published keys (current, next and
-//! previous unless revoked), the signature checked with jsonwebtoken (an implementation
-//! independent of the API's). Expiry and audience are the caller's to check:
-//! [`Verified::seconds_left`] and [`Verified::expired`] help. A refusal says precisely why and
-//! never carries the token, nor any header value but a well-formed `alg` name.
+//! Every algorithm the tenant signs with: for RS256, PS256, ES256 and EdDSA the key named by the
+//! header's `kid` among the published keys (current, next and previous unless revoked), which
+//! must be published for that very `alg`; for HS256 the signing secret of an API the token's
+//! `aud` names. The signature is checked with jsonwebtoken (an implementation independent of the
+//! API's). Expiry and audience are the caller's to check: [`Verified::seconds_left`] and
+//! [`Verified::expired`] help. A refusal says precisely why and never carries the token, nor any
+//! header value but a well-formed `alg` name.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::Jwk;
 use serde_json::{Map, Value};
 
+use crate::config::SigningAlg;
 use crate::server::AppState;
 use crate::token::unix_now;
 
-/// A token whose signature one of the tenant's published keys verifies.
+/// A token whose signature one of the tenant's published keys, or an API's signing secret,
+/// verifies.
 #[derive(Debug, Clone)]
 pub(crate) struct Verified {
     /// The protected header, a JSON object.
     pub header: Map<String, Value>,
     /// The claims set, a JSON object.
     pub claims: Map<String, Value>,
-    /// The `kid` of the key that verified the signature.
-    pub kid: String,
+    /// What verified the signature.
+    pub by: VerifiedBy,
+}
+
+/// What verified a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum VerifiedBy {
+    /// The published key with this `kid`.
+    Key(String),
+    /// The HS256 signing secret of the API with this identifier.
+    Secret(String),
 }
 
 impl Verified {
@@ -84,18 +98,27 @@ pub(crate) enum VerifyError {
     /// `alg` is absent or not a string.
     #[error("the header has no alg")]
     MissingAlg,
-    /// `alg` is not RS256, the only algorithm this tenant signs with.
-    #[error("alg {0} is not RS256")]
-    AlgNotRs256(String),
+    /// `alg` is not one this tenant signs with.
+    #[error("alg {0} is not one this tenant signs with (RS256, PS256, ES256, EdDSA, HS256)")]
+    UnsupportedAlg(String),
     /// `kid` is absent or not a string.
     #[error("the header has no kid")]
     MissingKid,
     /// No published key has this `kid` (never published, or a revoked previous key).
     #[error("no key the tenant publishes has this kid")]
     UnknownKid,
+    /// The key named by `kid` is published for another algorithm than the header's.
+    #[error("the key named by kid is published for {0}, not for the header's alg")]
+    KeyForOtherAlg(String),
+    /// An HS256 token whose `aud` names no API of the tenant, so no secret to check it with.
+    #[error("the aud of this HS256 token names no API whose signing secret could verify it")]
+    NoSecret,
     /// The key named by `kid` does not verify the signature.
     #[error("the signature does not verify with the key named by kid")]
     BadSignature,
+    /// No signing secret of the APIs an HS256 token's `aud` names verifies its signature.
+    #[error("the signature does not verify with the signing secret of an API the aud names")]
+    BadSecretSignature,
 }
 
 /// Verifies `token`'s signature against the keys the tenant publishes now, then reads its claims.
@@ -104,11 +127,11 @@ pub(crate) enum VerifyError {
 /// The first rule the token breaks, in the order: form, header, `alg`, `kid`, signature, claims.
 pub(crate) fn verify(state: &AppState, token: &str) -> Result<Verified, VerifyError> {
     let jws = Jws::split(token)?;
-    let kid = jws.check_signature(state)?;
+    let by = jws.check_signature(state)?;
     Ok(Verified {
         claims: jws.claims()?,
         header: jws.header,
-        kid,
+        by,
     })
 }
 
@@ -130,10 +153,10 @@ pub(crate) fn inspect(state: &AppState, token: &str) -> Result<Inspected, Verify
     let jws = Jws::split(token)?;
     let claims = jws.claims()?;
     Ok(match jws.check_signature(state) {
-        Ok(kid) => Inspected::Verified(Verified {
+        Ok(by) => Inspected::Verified(Verified {
             header: jws.header,
             claims,
-            kid,
+            by,
         }),
         Err(why) => Inspected::NotVerified(
             Decoded {
@@ -198,46 +221,94 @@ impl<'a> Jws<'a> {
         json_object(self.payload, Part::Claims)
     }
 
-    /// The `kid` of the published key that verifies the signature.
-    fn check_signature(&self, state: &AppState) -> Result<String, VerifyError> {
-        match self.header.get("alg").and_then(Value::as_str) {
+    /// What verifies the signature: the published key the `kid` names, or for HS256 the
+    /// signing secret of an API the claims' `aud` names (read here for that, before the
+    /// signature is known to be good).
+    fn check_signature(&self, state: &AppState) -> Result<VerifiedBy, VerifyError> {
+        let alg = match self.header.get("alg").and_then(Value::as_str) {
             None => return Err(VerifyError::MissingAlg),
-            Some("RS256") => {}
-            Some(other) => return Err(VerifyError::AlgNotRs256(printable_alg(other))),
+            Some(name) => name
+                .parse::<SigningAlg>()
+                .map_err(|_| VerifyError::UnsupportedAlg(printable_alg(name)))?,
+        };
+        if alg == SigningAlg::Hs256 {
+            return self.check_secret(state);
         }
         let kid = self
             .header
             .get("kid")
             .and_then(Value::as_str)
             .ok_or(VerifyError::MissingKid)?;
-        let key = published_key(state, kid).ok_or(VerifyError::UnknownKid)?;
-        // Err only for a signature that is not base64url, which `split` already refused.
-        let valid = jsonwebtoken::crypto::verify(
-            self.signature,
-            self.signing_input.as_bytes(),
-            &key,
-            Algorithm::RS256,
-        )
-        .unwrap_or(false);
-        if valid {
-            Ok(kid.to_owned())
+        let jwk = published_jwk(state, kid).ok_or(VerifyError::UnknownKid)?;
+        match jwk.get("alg").and_then(Value::as_str) {
+            Some(published) if published == alg.as_str() => {}
+            published => {
+                return Err(VerifyError::KeyForOtherAlg(printable_alg(
+                    published.unwrap_or("no alg"),
+                )));
+            }
+        }
+        let key = serde_json::from_value::<Jwk>(jwk)
+            .ok()
+            .and_then(|jwk| DecodingKey::from_jwk(&jwk).ok())
+            .ok_or(VerifyError::UnknownKid)?;
+        if self.verifies(&key, alg) {
+            Ok(VerifiedBy::Key(kid.to_owned()))
         } else {
             Err(VerifyError::BadSignature)
         }
     }
+
+    /// HS256: the first API among the token's audiences whose signing secret verifies it.
+    fn check_secret(&self, state: &AppState) -> Result<VerifiedBy, VerifyError> {
+        let claims = self.claims()?;
+        let audiences: Vec<&str> = match claims.get("aud") {
+            Some(Value::String(aud)) => vec![aud.as_str()],
+            Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let mut any_secret = false;
+        for audience in audiences {
+            let Some(secret) = state.signing_secret(audience) else {
+                continue;
+            };
+            any_secret = true;
+            // Err only for an empty secret, which no API has.
+            let Ok(key) = DecodingKey::from_secret(secret.expose().as_bytes()) else {
+                continue;
+            };
+            if self.verifies(&key, SigningAlg::Hs256) {
+                return Ok(VerifiedBy::Secret(audience.to_owned()));
+            }
+        }
+        Err(if any_secret {
+            VerifyError::BadSecretSignature
+        } else {
+            VerifyError::NoSecret
+        })
+    }
+
+    fn verifies(&self, key: &DecodingKey, alg: SigningAlg) -> bool {
+        // Err only for a signature that is not base64url, which `split` already refused, or a
+        // key of another type than `alg`'s, which the published `alg` already ruled out.
+        jsonwebtoken::crypto::verify(
+            self.signature,
+            self.signing_input.as_bytes(),
+            key,
+            alg.jwt_algorithm(),
+        )
+        .unwrap_or(false)
+    }
 }
 
-/// The published RSA key with this `kid`, from the JWKS the tenant serves now.
-fn published_key(state: &AppState, kid: &str) -> Option<DecodingKey> {
-    let jwks = state.jwks();
-    let jwk = jwks
-        .get("keys")?
-        .as_array()?
+/// The published JWK with this `kid`, from the JWKS the tenant serves now.
+fn published_jwk(state: &AppState, kid: &str) -> Option<Value> {
+    let mut jwks = state.jwks();
+    let keys = jwks.get_mut("keys")?.as_array_mut()?;
+    let at = keys
         .iter()
-        .find(|jwk| jwk.get("kid").and_then(Value::as_str) == Some(kid))?;
-    let n = jwk.get("n")?.as_str()?;
-    let e = jwk.get("e")?.as_str()?;
-    DecodingKey::from_rsa_components(n, e).ok()
+        .position(|jwk| jwk.get("kid").and_then(Value::as_str) == Some(kid))?;
+    Some(keys.swap_remove(at))
 }
 
 fn decode(part: &str, which: Part) -> Result<Vec<u8>, VerifyError> {
@@ -273,17 +344,86 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::config::IssuerConfig;
+    use crate::config::{IssuerConfig, SigningAlg};
     use crate::token::TokenSpec;
 
     /// A seeded tenant, so the keys are generated once per test process.
     fn tenant(seed: u64) -> AppState {
+        tenant_with(IssuerConfig::default().with_seed(seed))
+    }
+
+    fn tenant_with(config: IssuerConfig) -> AppState {
         crate::install_crypto_provider();
-        AppState::new(
-            IssuerConfig::default().with_seed(seed),
-            "http://127.0.0.1:1/".into(),
-        )
-        .expect("the default tenant starts")
+        AppState::new(config, "http://127.0.0.1:1/".into()).expect("the tenant starts")
+    }
+
+    /// A seeded tenant whose default API signs with `alg`, beside an ES256 API (so the ES256
+    /// keys are published too).
+    fn signing_tenant(alg: SigningAlg) -> AppState {
+        let mut config = IssuerConfig::default().with_seed(7);
+        config.apis[0].signing_alg = alg;
+        config
+            .apis
+            .push(crate::ApiConfig::default().with_signing_alg(SigningAlg::Es256));
+        config.apis[1].identifier = "https://es256/api".into();
+        tenant_with(config)
+    }
+
+    #[test]
+    fn every_algorithm_verifies_by_its_own_key_or_secret() {
+        for alg in SigningAlg::ALL {
+            let state = signing_tenant(alg);
+            let token = state.mint(&TokenSpec::for_client("reader")).unwrap();
+            let verified = verify(&state, &token).unwrap();
+            assert_eq!(verified.header["alg"], alg.as_str());
+            let expected = match state.current_kid_for(alg) {
+                Some(kid) => VerifiedBy::Key(kid),
+                None => VerifiedBy::Secret(crate::config::defaults::API_AUDIENCE.into()),
+            };
+            assert_eq!(verified.by, expected, "{alg}");
+        }
+    }
+
+    #[test]
+    fn a_key_published_for_another_alg_is_refused() {
+        let state = signing_tenant(SigningAlg::Rs256);
+        let es256_kid = state.current_kid_for(SigningAlg::Es256).unwrap();
+        // Signed by the ES256 key, claiming RS256.
+        let token = state
+            .mint(
+                &TokenSpec::for_client("reader")
+                    .signing_alg(SigningAlg::Es256)
+                    .header("alg", "RS256")
+                    .header("kid", es256_kid),
+            )
+            .unwrap();
+        assert_eq!(
+            verify(&state, &token).unwrap_err(),
+            VerifyError::KeyForOtherAlg("ES256".into())
+        );
+    }
+
+    #[test]
+    fn an_unpublished_rings_key_is_unknown() {
+        // No API signs EdDSA: its keys exist but are not published.
+        let state = signing_tenant(SigningAlg::Rs256);
+        let token = state
+            .mint(&TokenSpec::for_client("reader").signing_alg(SigningAlg::EdDsa))
+            .unwrap();
+        assert_eq!(verify(&state, &token).unwrap_err(), VerifyError::UnknownKid);
+    }
+
+    #[test]
+    fn an_hs256_token_under_another_secret_fails_its_signature() {
+        let ours = signing_tenant(SigningAlg::Hs256);
+        let theirs = tenant_with(IssuerConfig::default().with_seed(9));
+        let token = theirs
+            .mint(&TokenSpec::for_client("reader").signing_alg(SigningAlg::Hs256))
+            .unwrap();
+        assert_eq!(
+            verify(&ours, &token).unwrap_err(),
+            VerifyError::BadSecretSignature
+        );
     }
 
     fn b64(bytes: &[u8]) -> String {
@@ -297,7 +437,7 @@ mod tests {
             .mint(&TokenSpec::for_client("reader").expires_in(300))
             .unwrap();
         let verified = verify(&state, &token).unwrap();
-        assert_eq!(verified.kid, state.current_kid());
+        assert_eq!(verified.by, VerifiedBy::Key(state.current_kid()));
         assert_eq!(verified.header["alg"], "RS256");
         assert_eq!(verified.claims["sub"], "reader@clients");
         let left = verified.seconds_left().unwrap();
@@ -322,7 +462,10 @@ mod tests {
         let before = state.mint(&TokenSpec::for_client("reader")).unwrap();
         let old_kid = state.current_kid();
         state.rotate().unwrap();
-        assert_eq!(verify(&state, &before).unwrap().kid, old_kid);
+        assert_eq!(
+            verify(&state, &before).unwrap().by,
+            VerifiedBy::Key(old_kid)
+        );
         state.revoke_previous().unwrap();
         assert_eq!(
             verify(&state, &before).unwrap_err(),
@@ -345,7 +488,7 @@ mod tests {
                 assert_eq!(decoded.claims["sub"], "x");
                 assert_eq!(why, VerifyError::BadSignature);
             }
-            Inspected::Verified(verified) => panic!("verified by {}", verified.kid),
+            Inspected::Verified(verified) => panic!("verified by {:?}", verified.by),
         }
     }
 
@@ -393,11 +536,12 @@ mod tests {
                 VerifyError::MissingAlg,
             ),
             (
-                format!(
-                    "{}.{claims}.AA",
-                    header(json!({"alg": "HS256", "kid": kid}))
-                ),
-                VerifyError::AlgNotRs256("HS256".into()),
+                format!("{}.{claims}.AA", header(json!({"alg": "none", "kid": kid}))),
+                VerifyError::UnsupportedAlg("none".into()),
+            ),
+            (
+                format!("{}.{claims}.AA", header(json!({"alg": "HS256"}))),
+                VerifyError::NoSecret,
             ),
             (
                 format!("{}.{claims}.AA", header(json!({"alg": "RS256"}))),
@@ -443,7 +587,8 @@ mod tests {
         let error = verify(&state, &format!("{header}.e30.AA")).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "alg (not an algorithm name) is not RS256"
+            "alg (not an algorithm name) is not one this tenant signs with (RS256, PS256, ES256, \
+             EdDSA, HS256)"
         );
         let header = b64(json!({"alg": "RS256", "kid": hostile})
             .to_string()

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::KeySummary;
+use crate::config::SigningAlg;
 
 /// The tenant: issuer, APIs, applications, users, roles and signing keys, in configuration order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,7 +19,19 @@ pub struct TenantSummary {
     pub users: Vec<UserSummary>,
     /// The roles users hold.
     pub roles: Vec<RoleSummary>,
-    /// The kids by role.
+    /// The RS256 kids by role.
+    pub keys: KeySummary,
+    /// The kids by role of every algorithm whose keys the JWKS publishes, RS256 first (then
+    /// those an API signs with).
+    pub signing_keys: Vec<SigningKeys>,
+}
+
+/// One algorithm's published keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeys {
+    /// The algorithm they sign with, their JWKs' `alg`.
+    pub alg: SigningAlg,
+    /// Their kids by role.
     pub keys: KeySummary,
 }
 
@@ -39,6 +52,10 @@ pub struct ApiSummary {
     pub permissions_in_token: bool,
     /// "Allow Offline Access": logins asking for `offline_access` get a refresh token.
     pub allow_offline_access: bool,
+    /// How its access tokens are signed.
+    pub signing_alg: SigningAlg,
+    /// Its signing secret (a development tenant's), when it signs with HS256; else `None`.
+    pub signing_secret: Option<String>,
 }
 
 /// An application and what it may do.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::config::SigningAlg;
 use crate::oauth::Secret;
 
 /// What to mint. Grants are not checked (a developer tool, as
@@ -11,7 +12,7 @@ use crate::oauth::Secret;
 /// exist.
 ///
 /// Defaults: no user (a client's token, `sub` = `<client_id>@clients`); audience = the first
-/// API; no scope; no extra claim; lifetime = the API's. With the API's "Add Permissions in the
+/// API; no scope; no extra claim; lifetime and signing algorithm = the API's. With the API's "Add Permissions in the
 /// Access Token" on, `permissions` is the user's permissions on the API through roles, or for a
 /// client the requested scopes, as the token endpoint gives them. A user's token asking for
 /// `openid` has `aud` = `[audience, "{issuer}userinfo"]`, as after a login.
@@ -35,6 +36,10 @@ pub struct MintRequest {
     /// `exp` - `iat` in seconds, 1 to 2592000 (30 days); `None` for the API's lifetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
+    /// The algorithm to sign with, as [`TokenSpec::signing_alg`](crate::TokenSpec::signing_alg);
+    /// `None` for the API's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_alg: Option<SigningAlg>,
 }
 
 impl MintRequest {
@@ -86,15 +91,25 @@ impl MintRequest {
         self.expires_in = Some(seconds);
         self
     }
+
+    /// Sets [`MintRequest::signing_alg`].
+    #[must_use]
+    pub fn signing_alg(mut self, alg: SigningAlg) -> Self {
+        self.signing_alg = Some(alg);
+        self
+    }
 }
 
-/// A minted token: `{"token":"…","kid":"…","expires_in":86400}`.
+/// A minted token: `{"token":"…","alg":"RS256","kid":"…","expires_in":86400}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MintedToken {
     /// The compact JWS.
     pub token: Secret,
-    /// The kid of the key that signed it (the current one).
-    pub kid: String,
+    /// The algorithm that signed it.
+    pub alg: SigningAlg,
+    /// The kid of the key that signed it (its ring's current one); `None` for HS256, signed
+    /// with the API's secret.
+    pub kid: Option<String>,
     /// Its lifetime in seconds, `exp` - `iat`.
     pub expires_in: u64,
 }
@@ -124,8 +139,8 @@ pub struct Inspection {
     pub expiry: String,
 }
 
-/// The verdict on a token's signature: `{"status":"verified","kid":"…","key":"current"}` or
-/// `{"status":"not_verified","reason":"…"}`.
+/// The verdict on a token's signature: `{"status":"verified","kid":"…","key":"current"}`,
+/// `{"status":"verified_with_secret","audience":"…"}` or `{"status":"not_verified","reason":"…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Verification {
@@ -135,6 +150,11 @@ pub enum Verification {
         kid: String,
         /// The key's role now; `None` only if the keys changed while the token was checked.
         key: Option<KeyRole>,
+    },
+    /// The HS256 signing secret of the API `audience` verifies it.
+    VerifiedWithSecret {
+        /// The API's identifier.
+        audience: String,
     },
     /// No published key verifies it.
     NotVerified {

@@ -19,6 +19,8 @@ use super::{ApiConfig, ClientConfig, IssuerConfig, RoleConfig, UserConfig};
 /// rbac = true                   # "Enable RBAC": users get only the scopes their roles hold
 /// permissions_in_token = true   # "Add Permissions in the Access Token"
 /// allow_offline_access = true   # refresh tokens for logins asking for offline_access
+/// signing_alg = "RS256"         # or "PS256", "ES256", "EdDSA", "HS256"
+/// # signing_secret = "…"        # HS256's key, 32 bytes or more; default: generated, kept
 ///
 /// [[clients]]
 /// id = "reader"

@@ -14,7 +14,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use self::api::{ApiConfig, Dialect};
+pub use self::api::{ApiConfig, Dialect, SigningAlg, UnknownSigningAlg};
 pub use self::client::{AUTHORIZATION_CODE, AppType, ClientConfig, GrantConfig, REFRESH_TOKEN};
 pub use self::file::TenantFile;
 pub use self::user::{RoleConfig, UserConfig};
@@ -23,6 +23,10 @@ use crate::oauth::Secret;
 
 /// The longest token lifetime Auth0 accepts for an API, in seconds (30 days).
 pub const MAX_TOKEN_LIFETIME: u64 = 2_592_000;
+
+/// The shortest HS256 signing secret, in bytes: a key at least as long as the hash output
+/// (RFC 7518 §3.2).
+pub const MIN_SIGNING_SECRET_BYTES: usize = 32;
 
 /// The default tenant's names and limits, for code that talks to an issuer started with
 /// `IssuerConfig::default()` (the soak, the benchmark, `xtask dev`, tests).

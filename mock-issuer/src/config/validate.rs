@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use super::{AppType, ClientConfig, GrantConfig, IssuerConfig, MAX_TOKEN_LIFETIME};
+use super::{
+    AppType, ClientConfig, GrantConfig, IssuerConfig, MAX_TOKEN_LIFETIME, MIN_SIGNING_SECRET_BYTES,
+};
 
 /// One item of a section, by index, so a file reader can name its line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,19 @@ fn check_apis(config: &IssuerConfig) -> Result<(), Problem> {
                     api.identifier
                 ),
             ));
+        }
+        if let Some(secret) = &api.signing_secret {
+            let length = secret.expose().len();
+            if length < MIN_SIGNING_SECRET_BYTES {
+                return Err(problem(
+                    item,
+                    format!(
+                        "API `{}`: signing_secret is {length} bytes, fewer than the \
+                         {MIN_SIGNING_SECRET_BYTES} HS256 needs (RFC 7518 §3.2)",
+                        api.identifier
+                    ),
+                ));
+            }
         }
     }
     Ok(())

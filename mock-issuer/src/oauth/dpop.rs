@@ -18,20 +18,17 @@ use std::path::Path;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::Error;
+use crate::jwk::PublicJwk;
 use crate::login::random_handle;
-use crate::owner_only;
 use crate::token::unix_now;
+use crate::{Error, owner_only, pem};
 
 /// The `typ` of every DPoP proof.
 pub const PROOF_TYPE: &str = "dpop+jwt";
-
-/// The PEM label of a PKCS#8 private key.
-const PEM_LABEL: &str = "PRIVATE KEY";
 
 /// An EC P-256 key that signs DPoP proofs with ES256 (what auth0-spa-js uses). Its `Debug` form
 /// shows the thumbprint only: the private key never reaches a log.
@@ -72,18 +69,13 @@ impl DpopKey {
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, Error> {
         let key_pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
             .map_err(|e| Error::Key(format!("not a PKCS#8 P-256 private key: {e}")))?;
-        // The uncompressed point: 0x04, then x and y, 32 bytes each.
-        let point = key_pair.public_key().as_ref();
-        let (x, y) = point[1..].split_at(32);
-        let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
-        // RFC 7638 §3.2: the required members only, in lexicographic order, no whitespace.
-        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-        let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()));
+        let public = PublicJwk::p256(key_pair.public_key().as_ref())
+            .ok_or_else(|| Error::Key("the P-256 public point is not uncompressed".to_owned()))?;
         Ok(Self {
             key_pair,
             pkcs8: der.to_vec(),
-            jwk: json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y }),
-            thumbprint,
+            jwk: Value::Object(public.to_json()),
+            thumbprint: URL_SAFE_NO_PAD.encode(public.thumbprint()),
         })
     }
 
@@ -93,31 +85,13 @@ impl DpopKey {
     /// # Errors
     /// [`Error::Key`] if `pem` holds no such block or it is not a P-256 key.
     pub fn from_pem(pem: &str) -> Result<Self, Error> {
-        let begin = format!("-----BEGIN {PEM_LABEL}-----");
-        let end = format!("-----END {PEM_LABEL}-----");
-        let body = pem
-            .split_once(&begin)
-            .and_then(|(_, rest)| rest.split_once(&end))
-            .map(|(body, _)| body)
-            .ok_or_else(|| Error::Key(format!("no `{begin}` block")))?;
-        let base64: String = body.split_whitespace().collect();
-        let der = STANDARD
-            .decode(base64)
-            .map_err(|e| Error::Key(format!("the PEM block is not base64: {e}")))?;
-        Self::from_pkcs8(&der)
+        Self::from_pkcs8(&pem::decode_private_key(pem)?)
     }
 
     /// The private key as a PEM `PRIVATE KEY` block (PKCS#8). It is a secret: write it only to
     /// a file only its owner can read, as [`DpopKey::create_file`] does.
     pub fn private_key_pem(&self) -> String {
-        let base64 = STANDARD.encode(&self.pkcs8);
-        let mut pem = format!("-----BEGIN {PEM_LABEL}-----\n");
-        for line in base64.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(line));
-            pem.push('\n');
-        }
-        pem.push_str(&format!("-----END {PEM_LABEL}-----\n"));
-        pem
+        pem::encode_private_key(&self.pkcs8)
     }
 
     /// Generates a key and writes it to the new file `path` (PEM, mode 0600).

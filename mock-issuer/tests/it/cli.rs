@@ -67,6 +67,10 @@ async fn serve_prints_the_issuer_first_then_serves_until_sigterm() {
     assert_eq!(admin.as_deref(), Some("admin: open (loopback only)"));
     assert!(rest.contains("client: reader / reader-secret"), "{rest}");
     assert!(
+        rest.contains("lifetime: 86400 s; signing: RS256)"),
+        "{rest}"
+    );
+    assert!(
         rest.contains(&format!("curl -s {issuer}oauth/token")),
         "{rest}"
     );
@@ -107,6 +111,40 @@ fn mint_signs_offline_with_the_persisted_current_key() {
         .expect("clock")
         .as_secs();
     assert!(claims["exp"].as_u64().expect("exp") < now);
+}
+
+#[test]
+fn signing_alg_sets_the_default_apis_algorithm_for_mint_and_jwks() {
+    // Arrange
+    let dir = temp_dir("cli-signing-alg");
+
+    // Act
+    let jwks: Value =
+        serde_json::from_str(&run(&dir, &["--signing-alg", "ES256", "jwks"])).expect("JWKS JSON");
+    let token = run(&dir, &["--signing-alg", "ES256", "mint"]);
+    let refused = output({
+        let mut command = Command::new(BIN);
+        command
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(["--signing-alg", "ES512", "jwks"]);
+        command
+    });
+
+    // Assert
+    let (header, _) = decode(token.trim());
+    assert_eq!(header["alg"], "ES256");
+    let es256: Vec<&Value> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter(|key| key["alg"] == "ES256")
+        .collect();
+    assert_eq!(es256.len(), 2, "{jwks}");
+    assert_eq!(header["kid"], es256[0]["kid"], "the current ES256 key");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("ES512"), "{stderr}");
 }
 
 #[test]

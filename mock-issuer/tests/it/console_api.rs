@@ -96,7 +96,8 @@ async fn a_token_minted_for_the_manager_is_a_users_token_with_its_permissions() 
 
     let (header, claims) = decode(minted.token.expose());
     assert_eq!(header["kid"], t.issuer.current_kid());
-    assert_eq!(minted.kid, t.issuer.current_kid());
+    assert_eq!(minted.kid, Some(t.issuer.current_kid()));
+    assert_eq!(minted.alg, mock_issuer::SigningAlg::Rs256);
     assert_eq!(claims["sub"], manager_id());
     assert_eq!(claims["azp"], defaults::SPA_CLIENT_ID);
     assert_eq!(claims["aud"], defaults::API_AUDIENCE);

@@ -20,6 +20,7 @@ mod keys;
 mod log_lines;
 mod refresh_grant;
 mod served;
+mod signing_algs;
 mod tenant_file;
 mod token_endpoint;
 mod tokens;

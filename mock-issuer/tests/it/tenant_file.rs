@@ -8,7 +8,8 @@ use mock_issuer::{AppType, Error, IssuerConfig};
 use crate::helpers::temp_dir;
 use crate::served::{BIN, output};
 
-fn config_error(toml_text: &str) -> String {
+/// The message of the configuration error `toml_text` makes; panics if it is accepted.
+pub fn config_error(toml_text: &str) -> String {
     match IssuerConfig::default().with_tenant_toml(toml_text) {
         Ok(_) => panic!("accepted:\n{toml_text}"),
         Err(Error::Config(message)) => message,

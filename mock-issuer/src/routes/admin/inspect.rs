@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::body::Body;
 use super::refuse;
-use crate::admin::{InspectRequest, Inspection, KeyRole, Verification};
+use crate::admin::{InspectRequest, Inspection, Verification};
 use crate::server::AppState;
-use crate::verify::{self, Inspected};
+use crate::verify::{self, Inspected, VerifiedBy};
 
 pub(super) async fn inspect(
     State(state): State<AppState>,
@@ -24,9 +24,12 @@ pub(super) async fn inspect(
         Inspected::Verified(verified) => (
             verified.header,
             verified.claims,
-            Verification::Verified {
-                key: KeyRole::of(&verified.kid, &state.key_summary()),
-                kid: verified.kid,
+            match verified.by {
+                VerifiedBy::Key(kid) => Verification::Verified {
+                    key: state.key_role(&kid).map(|(_, role)| role),
+                    kid,
+                },
+                VerifiedBy::Secret(audience) => Verification::VerifiedWithSecret { audience },
             },
         ),
         Inspected::NotVerified(decoded, why) => (

@@ -1,5 +1,5 @@
-//! `POST /_mock/mint`: a token made to order, as a client or as a user, signed with the current
-//! key. Grants are not checked; names are.
+//! `POST /_mock/mint`: a token made to order, as a client or as a user, signed as its API signs
+//! (or with the algorithm asked for). Grants are not checked; names are.
 
 use axum::Json;
 use axum::extract::State;
@@ -45,19 +45,22 @@ pub(super) async fn mint(
         .mint(&spec)
         .map_err(|e| e.to_string())
         .and_then(|token| {
-            // The kid from the token itself: a rotation may have come between reading and signing.
+            // Read from the token itself: a rotation may have come between reading and signing.
             let header = verify::header(&token).map_err(|e| e.to_string())?;
-            let kid = header
-                .get("kid")
+            let alg = header
+                .get("alg")
                 .and_then(Value::as_str)
-                .unwrap_or_default();
-            Ok((token, kid.to_owned()))
+                .and_then(|name| name.parse().ok())
+                .ok_or("the minted token has no alg of ours")?;
+            let kid = header.get("kid").and_then(Value::as_str).map(str::to_owned);
+            Ok((token, alg, kid))
         });
     match signed {
-        Ok((token, kid)) => {
-            tracing::info!(client_id = ?request.client_id, user = ?request.user, "minted a token");
+        Ok((token, alg, kid)) => {
+            tracing::info!(client_id = ?request.client_id, user = ?request.user, %alg, "minted a token");
             Json(MintedToken {
                 token: token.into(),
+                alg,
                 kid,
                 expires_in,
             })
@@ -107,6 +110,9 @@ fn token_spec(state: &AppState, request: &MintRequest) -> Result<(TokenSpec, u64
         }
     }
     .expires_in(lifetime);
+    if let Some(alg) = request.signing_alg {
+        spec = spec.signing_alg(alg);
+    }
     for (name, value) in extra {
         spec = spec.claim(name, value);
     }

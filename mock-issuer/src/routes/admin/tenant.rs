@@ -4,9 +4,11 @@ use axum::Json;
 use axum::extract::State;
 
 use crate::admin::{
-    ApiSummary, ClientSummary, RoleSummary, ScopesOnApi, TenantSummary, UserSummary,
+    ApiSummary, ClientSummary, RoleSummary, ScopesOnApi, SigningKeys, TenantSummary, UserSummary,
 };
-use crate::config::{ApiConfig, ClientConfig, GrantConfig, IssuerConfig, RoleConfig, UserConfig};
+use crate::config::{
+    ApiConfig, ClientConfig, GrantConfig, IssuerConfig, RoleConfig, SigningAlg, UserConfig,
+};
 use crate::server::AppState;
 
 pub(super) async fn tenant(State(state): State<AppState>) -> Json<TenantSummary> {
@@ -18,15 +20,25 @@ fn summary(state: &AppState) -> TenantSummary {
     let config = state.config();
     TenantSummary {
         issuer: state.issuer().to_owned(),
-        apis: config.apis.iter().map(api).collect(),
+        apis: config.apis.iter().map(|a| api(state, a)).collect(),
         clients: config.clients.iter().map(client).collect(),
         users: config.users.iter().map(|u| user(config, u)).collect(),
         roles: config.roles.iter().map(role).collect(),
         keys: state.key_summary(),
+        signing_keys: state
+            .published_keys()
+            .into_iter()
+            .map(|(alg, keys)| SigningKeys { alg, keys })
+            .collect(),
     }
 }
 
-fn api(api: &ApiConfig) -> ApiSummary {
+fn api(state: &AppState, api: &ApiConfig) -> ApiSummary {
+    // Shown only where it signs: every API has a secret, which an explicit HS256 mint uses.
+    let signing_secret = (api.signing_alg == SigningAlg::Hs256)
+        .then(|| state.signing_secret(&api.identifier))
+        .flatten()
+        .map(crate::oauth::Secret::into_inner);
     ApiSummary {
         identifier: api.identifier.clone(),
         scopes: api.scopes.clone(),
@@ -35,6 +47,8 @@ fn api(api: &ApiConfig) -> ApiSummary {
         rbac: api.rbac,
         permissions_in_token: api.permissions_in_token,
         allow_offline_access: api.allow_offline_access,
+        signing_alg: api.signing_alg,
+        signing_secret,
     }
 }
 
