@@ -7,6 +7,9 @@
 //! | `AUDIENCE` | the API identifier; several separated by commas (or `AUTH0_AUDIENCE`) | required |
 //! | `ISSUER` | the exact `iss` to expect (one issuer only) | the discovered issuer |
 //! | `JWKS_URI` | where the keys are (one issuer only) | the discovered `jwks_uri` |
+//! | `PUBLIC_KEY` | verify with this key instead of a JWKS: a PEM public key, a JWK or a JWKS, inline or a file's path; needs `ISSUER`, not with `ISSUER_BASE_URL`/`JWKS_URI`; no network | unset |
+//! | `SECRET` | verify HS256/384/512 tokens with this shared secret (at least 32/48/64 bytes); needs `ISSUER` and `TOKEN_SIGNING_ALG`; never with a JWKS or a public key | unset |
+//! | `TOKEN_SIGNING_ALG` | the one algorithm accepted (the reference's name): any of `ALGORITHMS`' or HS256, HS384, HS512 with `SECRET`; not with `ALGORITHMS` | unset |
 //! | `HOST`, `PORT` | the address to listen on | `127.0.0.1`, `3010` |
 //! | `TLS_CERT_FILE`, `TLS_KEY_FILE` | serve HTTPS with this PEM certificate chain and private key (PKCS#8, RSA or EC), reloaded when the files change; both or neither | unset: plain HTTP |
 //! | `CORS_ORIGINS` | allowed origins, comma-separated, or `*` | `http://localhost:3000` |
@@ -40,6 +43,8 @@
 //! | `RESOURCE` | the API's resource identifier in its metadata (RFC 9728), an http(s) URL | the first `AUDIENCE`, if a URL |
 //! | `RESOURCE_METADATA` | 401 challenges name the metadata's URL (`resource_metadata="…"`) | `false` |
 //! | `TRUST_FORWARDED_HEADERS` | without `PUBLIC_URL`, take it from `X-Forwarded-Proto` and `X-Forwarded-Host` (only behind a proxy that sets them) | `false` |
+
+mod fixed_keys;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -126,6 +131,34 @@ pub enum ConfigError {
     /// Two settings that cannot work together, named in the message.
     #[error("{0}")]
     Conflict(&'static str),
+    /// Two variables that cannot be set together.
+    #[error("{first} and {second} cannot be set together: {why}")]
+    Together {
+        /// One variable.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+        /// Why not.
+        why: &'static str,
+    },
+    /// A variable that needs another one.
+    #[error("{variable} needs {needs}: {why}")]
+    Needs {
+        /// The variable set.
+        variable: &'static str,
+        /// The variable it needs.
+        needs: &'static str,
+        /// What that one must hold.
+        why: &'static str,
+    },
+    /// A variable whose value cannot be used, and why (never its value: it may be a secret).
+    #[error("{variable}: {reason}")]
+    Unusable {
+        /// The variable's name.
+        variable: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The `.env` file exists but cannot be read.
     #[error(".env: {0}")]
     DotEnv(String),
@@ -181,7 +214,24 @@ const HTTPS_URL: &str =
 /// The authentication core's options: whom to trust, how to check tokens, how to fetch keys
 /// and how to cache verified tokens.
 fn auth_options(get: &impl Fn(&str) -> Option<String>) -> Result<AuthOptions, ConfigError> {
-    let mut auth = trusted_issuer(get)?;
+    let algorithms = allowed_algorithms(get)?;
+    let mut auth = match fixed_keys::options(get, algorithms.as_deref())? {
+        Some(auth) => auth,
+        None => {
+            let mut auth = trusted_issuer(get)?;
+            if let Some(algorithms) = algorithms {
+                if algorithms.iter().any(|alg| alg.is_symmetric()) {
+                    return Err(ConfigError::Needs {
+                        variable: "TOKEN_SIGNING_ALG",
+                        needs: "SECRET",
+                        why: "HS256, HS384 and HS512 verify with a shared secret, never with a JWKS",
+                    });
+                }
+                auth.algorithms = algorithms;
+            }
+            auth
+        }
+    };
     token_rules(get, &mut auth)?;
     auth.jwks = jwks_policy(get)?;
     auth.token_cache = token_cache_policy(get)?;
@@ -193,10 +243,7 @@ fn auth_options(get: &impl Fn(&str) -> Option<String>) -> Result<AuthOptions, Co
 /// other option at its default.
 fn trusted_issuer(get: &impl Fn(&str) -> Option<String>) -> Result<AuthOptions, ConfigError> {
     let mut base_urls = issuer_base_urls(get)?.into_iter();
-    let audiences: Vec<String> = get("AUDIENCE")
-        .or_else(|| get("AUTH0_AUDIENCE"))
-        .map(|list| list_items(&list))
-        .unwrap_or_default();
+    let audiences = audiences(get);
     let (Some(base_url), false) = (base_urls.next(), audiences.is_empty()) else {
         return Err(ConfigError::Missing);
     };
@@ -264,24 +311,54 @@ fn issuer_base_urls(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<Url>, C
     Ok(urls)
 }
 
-/// How tokens are checked: `ALGORITHMS`, `CLOCK_TOLERANCE`, `MAX_TOKEN_AGE`, `STRICT` and
-/// `ALLOW_QUERY_TOKEN`, each over its default in `auth`.
-fn token_rules(
+/// `AUDIENCE` (or `AUTH0_AUDIENCE`), comma-separated; empty when unset.
+fn audiences(get: &impl Fn(&str) -> Option<String>) -> Vec<String> {
+    get("AUDIENCE")
+        .or_else(|| get("AUTH0_AUDIENCE"))
+        .map(|list| list_items(&list))
+        .unwrap_or_default()
+}
+
+/// The allow-list, when set: `ALGORITHMS` (asymmetric algorithms only), or
+/// `TOKEN_SIGNING_ALG`, one algorithm (HS256, HS384 and HS512 among them, for `SECRET`).
+fn allowed_algorithms(
     get: &impl Fn(&str) -> Option<String>,
-    auth: &mut AuthOptions,
-) -> Result<(), ConfigError> {
-    if let Some(list) = get("ALGORITHMS") {
-        auth.algorithms = list_items(&list)
+) -> Result<Option<Vec<Algorithm>>, ConfigError> {
+    match (get("ALGORITHMS"), get("TOKEN_SIGNING_ALG")) {
+        (Some(_), Some(_)) => Err(ConfigError::Together {
+            first: "ALGORITHMS",
+            second: "TOKEN_SIGNING_ALG",
+            why: "the second is a list of one: set one of them",
+        }),
+        (Some(list), None) => list_items(&list)
             .iter()
             .map(|name| Algorithm::from_name(name))
             .collect::<Option<Vec<_>>>()
             .filter(|algorithms| !algorithms.is_empty())
+            .map(Some)
             .ok_or(invalid(
                 "ALGORITHMS",
                 "a comma-separated list of RS256, RS384, RS512, PS256, PS384, PS512, ES256, \
                  ES256K, ES384, ES512, EdDSA",
-            ))?;
+            )),
+        (None, Some(name)) => Algorithm::from_any_name(&name)
+            .map(|alg| Some(vec![alg]))
+            .ok_or(invalid(
+                "TOKEN_SIGNING_ALG",
+                "one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES256K, ES384, ES512, \
+                 EdDSA, HS256, HS384, HS512",
+            )),
+        (None, None) => Ok(None),
     }
+}
+
+/// How tokens are checked: `CLOCK_TOLERANCE`, `MAX_TOKEN_AGE`, `STRICT` and
+/// `ALLOW_QUERY_TOKEN`, each over its default in `auth` (`ALGORITHMS` is read first, by
+/// [`allowed_algorithms`]).
+fn token_rules(
+    get: &impl Fn(&str) -> Option<String>,
+    auth: &mut AuthOptions,
+) -> Result<(), ConfigError> {
     if let Some(tolerance) = duration(get, "CLOCK_TOLERANCE")? {
         auth.clock_tolerance = tolerance;
     }

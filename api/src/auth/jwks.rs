@@ -283,6 +283,17 @@ impl KeySet {
         self.keys.iter().any(|key| key.fingerprint == fingerprint)
     }
 
+    /// Every algorithm some key of the set may verify, in [`Algorithm::ALL`] order (HMAC last):
+    /// what a fixed key set's allow-list follows from.
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        Algorithm::ALL
+            .iter()
+            .chain(&Algorithm::HMAC)
+            .copied()
+            .filter(|&alg| self.keys.iter().any(|key| key.verifier_for(alg).is_some()))
+            .collect()
+    }
+
     /// Looks a key up by `kid` and algorithm. A token without `kid` is matched only when exactly
     /// one key of the set fits its algorithm; keys are never tried one after another. A key
     /// configured without a JWK (a PEM key, a secret) has no `kid` and fits whatever the token

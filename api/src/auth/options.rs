@@ -237,17 +237,39 @@ impl Default for JwksPolicy {
 }
 
 impl AuthOptions {
+    /// Options for tokens of `issuer` (their exact `iss`) verified with `keys`, fixed at
+    /// start-up ([`public_key_set`](super::public_key_set), [`secret_key_set`](super::secret_key_set)):
+    /// no discovery, no fetch. The allow-list follows from the keys: every algorithm one of
+    /// them may verify (an HMAC secret's one algorithm included; narrow it further if need
+    /// be). Every other setting at its default.
+    pub fn fixed(issuer: impl Into<String>, audience: impl Into<String>, keys: KeySet) -> Self {
+        AuthOptions {
+            issuer: Some(issuer.into()),
+            algorithms: keys.algorithms(),
+            static_keys: Some(Arc::new(keys)),
+            ..AuthOptions::defaults(audience.into())
+        }
+    }
+
     /// Options for an issuer found by discovery at `issuer_base_url`, accepting `audience`,
     /// with every other setting at its default.
     pub fn new(issuer_base_url: Url, audience: impl Into<String>) -> Self {
         AuthOptions {
             issuer_base_url: Some(issuer_base_url),
+            ..AuthOptions::defaults(audience.into())
+        }
+    }
+
+    /// Every default, accepting `audience`, with no issuer yet.
+    fn defaults(audience: String) -> Self {
+        AuthOptions {
+            issuer_base_url: None,
             issuer: None,
             jwks_uri: None,
             more_issuers: Vec::new(),
             issuer_resolver: None,
             static_keys: None,
-            audiences: vec![audience.into()],
+            audiences: vec![audience],
             algorithms: Algorithm::ALL.to_vec(),
             clock_tolerance: Duration::from_secs(5),
             max_token_age: None,

@@ -49,7 +49,7 @@ fn rsa_spki() -> PublicKeyX509Der<'static> {
 }
 
 /// [`rsa_spki`] as a PEM `PUBLIC KEY`.
-fn rsa_pem() -> String {
+pub(crate) fn rsa_pem() -> String {
     spki_pem(&rsa_spki())
 }
 
