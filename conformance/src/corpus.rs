@@ -5,10 +5,10 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mock_issuer::MockIssuer;
+use mock_issuer::{ApiConfig, IssuerConfig, MockIssuer, SigningAlg};
 
-use crate::catalogue::{Case, Placement};
-use crate::forge::Forge;
+use crate::catalogue::{Case, KeyForm, Placement};
+use crate::forge::{Forge, key_form};
 use crate::proof::ProofRequest;
 
 /// The origin the `dpop_proof` seeds name in `htu`: the api's default address.
@@ -74,8 +74,8 @@ const LOGIN_SEEDS: [(&str, u8, u8, &str); 8] = [
 ];
 
 /// Writes seeds under `dir/verify_jws`, `dir/request`, `dir/claims`, `dir/dpop_proof` (each
-/// DPoP case's proof), `dir/jwks`, `dir/metadata` and `dir/mock_login`, and returns how many
-/// files were written.
+/// DPoP case's proof), `dir/jwks`, `dir/static_key`, `dir/metadata` and `dir/mock_login`, and
+/// returns how many files were written.
 pub async fn write(
     dir: &Path,
     issuer: &MockIssuer,
@@ -127,11 +127,9 @@ pub async fn write(
             )?;
         }
     }
-    put(
-        "jwks",
-        "issuer",
-        issuer.state().jwks().to_string().as_bytes(),
-    )?;
+    for (target, name, bytes) in key_seeds(issuer).await? {
+        put(target, &name, &bytes)?;
+    }
     let discovery = reqwest::get(format!("{}.well-known/openid-configuration", issuer.url()))
         .await
         .map_err(io::Error::other)?
@@ -154,4 +152,60 @@ pub async fn write(
         ),
     )?;
     Ok(written)
+}
+
+/// The seeds of the two key parsers: the issuer's JWKS, and a tenant's whose APIs sign with
+/// every algorithm the mock has (RSA, PS256, P-256 and Ed25519 keys in one JWKS) for the JWKS
+/// target; that JWKS, each of its keys and the issuer's RSA key as SPKI and PKCS#1 PEM for
+/// the configured-key target.
+async fn key_seeds(issuer: &MockIssuer) -> io::Result<Vec<(&'static str, String, Vec<u8>)>> {
+    let jwks = issuer.state().jwks();
+    let every = every_algorithm_jwks().await?;
+    let mut seeds = vec![
+        ("jwks", "issuer".to_owned(), jwks.to_string().into_bytes()),
+        (
+            "jwks",
+            "every-algorithm".to_owned(),
+            every.to_string().into_bytes(),
+        ),
+        (
+            "static_key",
+            "jwks".to_owned(),
+            every.to_string().into_bytes(),
+        ),
+        (
+            "static_key",
+            "rsa-spki-pem".to_owned(),
+            key_form(&jwks["keys"][0], KeyForm::SpkiPem),
+        ),
+        (
+            "static_key",
+            "rsa-pkcs1-pem".to_owned(),
+            key_form(&jwks["keys"][0], KeyForm::Pkcs1Pem),
+        ),
+    ];
+    for (index, jwk) in every["keys"].as_array().into_iter().flatten().enumerate() {
+        seeds.push((
+            "static_key",
+            format!("jwk-{index}"),
+            jwk.to_string().into_bytes(),
+        ));
+    }
+    Ok(seeds)
+}
+
+/// The JWKS of a tenant with one API per signing algorithm the mock has.
+async fn every_algorithm_jwks() -> io::Result<serde_json::Value> {
+    let mut config = IssuerConfig::default().with_seed(31);
+    for alg in [SigningAlg::Ps256, SigningAlg::Es256, SigningAlg::EdDsa] {
+        config.apis.push(
+            ApiConfig {
+                identifier: format!("https://{}.example/api", alg.as_str().to_lowercase()),
+                ..ApiConfig::default()
+            }
+            .with_signing_alg(alg),
+        );
+    }
+    let tenant = MockIssuer::start(config).await.map_err(io::Error::other)?;
+    Ok(tenant.state().jwks())
 }

@@ -18,7 +18,7 @@ use crate::tools;
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Every target in `fuzz/fuzz_targets`.
-const TARGETS: [&str; 8] = [
+const TARGETS: [&str; 9] = [
     "verify_jws",
     "request",
     "jwks",
@@ -27,6 +27,7 @@ const TARGETS: [&str; 8] = [
     "host",
     "mock_login",
     "dpop_proof",
+    "static_key",
 ];
 
 /// `cargo xtask fuzz`'s options.
