@@ -79,6 +79,10 @@ pub enum Val {
 pub enum Signer {
     /// The issuer's current key: what a real token is signed with.
     Issuer,
+    /// The issuer's current P-256 key (ES256), published for its ES256 API.
+    IssuerEs256,
+    /// The issuer's current Ed25519 key (EdDSA), published for its EdDSA API.
+    IssuerEdDsa,
     /// A key the issuer never published.
     Foreign,
 }
@@ -112,6 +116,8 @@ pub enum Tamper {
     },
     /// HS256 with the issuer's public key, in this form, as the secret (RFC 8725 §2.1).
     HmacWithPublicKey(KeyForm),
+    /// HS256 keyed with the issuer's published P-256 key, as JWK text.
+    HmacWithEcPublicKey,
     /// `header.payload.` with nothing after the last dot.
     StripSignature,
     /// The signature cut short.
@@ -756,6 +762,7 @@ pub fn catalogue() -> Vec<Case> {
             .header("urn:example:unknown", set(json!(true))),
     );
     b.invalid("jwe", Reference, valid().tamper(Tamper::Jwe));
+    algorithm_cases(&mut b);
     // Not an algorithm at all (names are exact, RFC 7515 §4.1.1): §4 row 10.
     b.invalid(
         "alg-misspelt",
@@ -811,6 +818,54 @@ pub fn catalogue() -> Vec<Case> {
 
     dpop::cases(&mut b);
     b.0
+}
+
+/// Tokens signed with the issuer's EC and Ed25519 keys (its ES256 and EdDSA APIs publish them
+/// beside the RSA keys), and each key named under another algorithm: a key verifies only the
+/// algorithm of its own type and curve (§5 row 3), and a public key of any type is never an
+/// HMAC secret (§4 row 9).
+fn algorithm_cases(b: &mut Builder) {
+    let valid = Recipe::valid;
+    let set = |value: Value| Val::Set(value);
+    let es256 = || {
+        valid()
+            .signed_by(Signer::IssuerEs256)
+            .header("alg", set(json!("ES256")))
+            .header("kid", set(json!("{es256-kid}")))
+    };
+    let eddsa = || {
+        valid()
+            .signed_by(Signer::IssuerEdDsa)
+            .header("alg", set(json!("EdDSA")))
+            .header("kid", set(json!("{eddsa-kid}")))
+    };
+    b.accepted("es256", Reference, es256());
+    b.accepted("eddsa", Reference, eddsa());
+    b.invalid(
+        "es256-key-named-es384",
+        Reference,
+        es256().header("alg", set(json!("ES384"))),
+    );
+    b.invalid(
+        "es256-key-named-rs256",
+        Reference,
+        es256().header("alg", set(json!("RS256"))),
+    );
+    b.invalid(
+        "eddsa-key-named-es256",
+        Reference,
+        eddsa().header("alg", set(json!("ES256"))),
+    );
+    b.invalid(
+        "rsa-key-named-es256",
+        Reference,
+        valid().header("alg", set(json!("ES256"))),
+    );
+    b.invalid(
+        "hs256-with-ec-public-key-jwk",
+        Reference,
+        es256().tamper(Tamper::HmacWithEcPublicKey),
+    );
 }
 
 #[cfg(test)]

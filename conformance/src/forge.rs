@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use mock_issuer::MockIssuer;
+use mock_issuer::{MockIssuer, SigningAlg};
 use serde_json::{Map, Value, json};
 
 use crate::catalogue::{KeyForm, ProofKey, ProofRecipe, Recipe, Signer, Tamper, Val};
@@ -18,6 +18,11 @@ pub struct Forge<'a> {
     foreign: &'a MockIssuer,
     /// The issuer's current public JWK, for the HMAC-confusion attacks.
     public_jwk: Value,
+    /// The issuer's current P-256 JWK, its kid, and its current Ed25519 key's kid (empty when
+    /// the tenant has no ES256 or EdDSA API, and the cases that use them fail).
+    es256_jwk: Value,
+    es256_kid: String,
+    eddsa_kid: String,
     foreign_jwk: Value,
     client: DpopClient,
 }
@@ -36,8 +41,16 @@ fn b64(bytes: &[u8]) -> String {
 impl<'a> Forge<'a> {
     /// A forge for tokens of `issuer`; `foreign` signs what the issuer never would.
     pub fn new(issuer: &'a MockIssuer, foreign: &'a MockIssuer) -> Self {
+        let es256_kid = issuer
+            .current_kid_for(SigningAlg::Es256)
+            .unwrap_or_default();
         Forge {
             public_jwk: current_jwk(issuer),
+            es256_jwk: published_jwk(issuer, &es256_kid),
+            es256_kid,
+            eddsa_kid: issuer
+                .current_kid_for(SigningAlg::EdDsa)
+                .unwrap_or_default(),
             foreign_jwk: current_jwk(foreign),
             issuer,
             foreign,
@@ -79,21 +92,21 @@ impl<'a> Forge<'a> {
         header
     }
 
-    /// Signs `header` and `claims` with `signer` (always RS256, whatever `alg` says).
+    /// Signs `header` and `claims` with `signer`'s key (RS256 for the RSA keys, ES256, EdDSA),
+    /// whatever `alg` says.
     pub fn sign(
         &self,
         header: &Map<String, Value>,
         claims: &Map<String, Value>,
         signer: Signer,
     ) -> String {
-        let issuer = match signer {
-            Signer::Issuer => self.issuer,
-            Signer::Foreign => self.foreign,
-        };
-        issuer.sign_raw(
-            &Value::Object(header.clone()),
-            &Value::Object(claims.clone()),
-        )
+        let (header, claims) = (Value::Object(header.clone()), Value::Object(claims.clone()));
+        match signer {
+            Signer::Issuer => self.issuer.sign_raw(&header, &claims),
+            Signer::Foreign => self.foreign.sign_raw(&header, &claims),
+            Signer::IssuerEs256 => self.issuer.sign_raw_as(SigningAlg::Es256, &header, &claims),
+            Signer::IssuerEdDsa => self.issuer.sign_raw_as(SigningAlg::EdDsa, &header, &claims),
+        }
     }
 
     /// Makes the token a recipe describes.
@@ -146,6 +159,8 @@ impl<'a> Forge<'a> {
                     self.issuer.url().trim_end_matches('/'),
                 )
                 .replace("{issuer}", self.issuer.url())
+                .replace("{es256-kid}", &self.es256_kid)
+                .replace("{eddsa-kid}", &self.eddsa_kid)
                 .replace("{jkt}", self.client.jkt(ProofKey::P256))
                 .replace("{ed25519-jkt}", self.client.jkt(ProofKey::Ed25519))
                 .replace("{other-jkt}", self.client.other_jkt()),
@@ -192,23 +207,10 @@ impl<'a> Forge<'a> {
                 format!("{header}.{payload_segment}.{signature}")
             }
             Tamper::HmacWithPublicKey(form) => {
-                let mut header = header.clone();
-                header.insert("alg".into(), json!("HS256"));
-                let input = format!(
-                    "{}.{}",
-                    b64(Value::Object(header).to_string().as_bytes()),
-                    b64(Value::Object(claims.clone()).to_string().as_bytes())
-                );
-                let secret = key_form(&self.public_jwk, *form);
-                let key = jsonwebtoken::EncodingKey::from_secret(&secret)
-                    .expect("any bytes are an HMAC secret");
-                let signature = jsonwebtoken::crypto::sign(
-                    input.as_bytes(),
-                    &key,
-                    jsonwebtoken::Algorithm::HS256,
-                )
-                .expect("HMAC signing");
-                format!("{input}.{signature}")
+                hmac_with(header, claims, &key_form(&self.public_jwk, *form))
+            }
+            Tamper::HmacWithEcPublicKey => {
+                hmac_with(header, claims, self.es256_jwk.to_string().as_bytes())
             }
             Tamper::StripSignature => format!("{input}."),
             // Cut at a multiple of four characters, so what is left is still canonical base64url
@@ -263,16 +265,39 @@ pub(crate) fn apply(
     }
 }
 
+/// `header` (its `alg` made HS256) and `claims`, HMAC-SHA256-signed with `secret`: the public
+/// key as an HMAC secret, the algorithm confusion of RFC 8725 §2.1.
+fn hmac_with(header: &Map<String, Value>, claims: &Map<String, Value>, secret: &[u8]) -> String {
+    let mut header = header.clone();
+    header.insert("alg".into(), json!("HS256"));
+    let input = format!(
+        "{}.{}",
+        b64(Value::Object(header).to_string().as_bytes()),
+        b64(Value::Object(claims.clone()).to_string().as_bytes())
+    );
+    let key = jsonwebtoken::EncodingKey::from_secret(secret).expect("any bytes are an HMAC secret");
+    let signature =
+        jsonwebtoken::crypto::sign(input.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
+            .expect("HMAC signing");
+    format!("{input}.{signature}")
+}
+
 /// The issuer's current key as published in its JWKS.
 fn current_jwk(issuer: &MockIssuer) -> Value {
-    let kid = issuer.current_kid();
+    let jwk = published_jwk(issuer, &issuer.current_kid());
+    assert!(jwk.is_object(), "the current key is published");
+    jwk
+}
+
+/// The key `kid` as the issuer publishes it, or `null`.
+fn published_jwk(issuer: &MockIssuer, kid: &str) -> Value {
     issuer
         .state()
         .jwks()
         .get("keys")
         .and_then(Value::as_array)
-        .and_then(|keys| keys.iter().find(|key| key["kid"] == kid.as_str()).cloned())
-        .expect("the current key is published")
+        .and_then(|keys| keys.iter().find(|key| key["kid"] == kid).cloned())
+        .unwrap_or(Value::Null)
 }
 
 /// `claims` serialized with `name` appearing twice: `first` before the real value.

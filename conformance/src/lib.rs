@@ -26,3 +26,25 @@ pub mod runner;
 
 /// The API identifier the suite's tokens are issued for (the mock issuer's default API).
 pub const AUDIENCE: &str = "https://quickstarts/api";
+
+/// The tenant the suite's issuer runs: the mock's default one (Auth0's shapes and RSA keys),
+/// and beside its API two more that sign with ES256 and EdDSA, so that its JWKS also publishes
+/// a P-256 and an Ed25519 key for the per-algorithm cases. Tokens for [`AUDIENCE`] are still
+/// RS256, as Auth0 signs them.
+pub fn tenant() -> mock_issuer::IssuerConfig {
+    use mock_issuer::{ApiConfig, IssuerConfig, SigningAlg};
+    let mut config = IssuerConfig::default();
+    for (identifier, alg) in [
+        ("https://es256.quickstarts/api", SigningAlg::Es256),
+        ("https://eddsa.quickstarts/api", SigningAlg::EdDsa),
+    ] {
+        config.apis.push(
+            ApiConfig {
+                identifier: identifier.to_owned(),
+                ..ApiConfig::default()
+            }
+            .with_signing_alg(alg),
+        );
+    }
+    config
+}

@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let config = IssuerConfig {
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.issuer_port)),
-        ..IssuerConfig::default()
+        ..conformance::tenant()
     };
     let issuer = match MockIssuer::start(config).await {
         Ok(issuer) => issuer,

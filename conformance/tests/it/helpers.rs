@@ -29,7 +29,7 @@ impl Harness {
     /// Starts both issuers. Seeded keys are generated once per process, so this is quick.
     pub async fn start() -> Self {
         Harness {
-            issuer: MockIssuer::start(IssuerConfig::default().with_seed(4242))
+            issuer: MockIssuer::start(conformance::tenant().with_seed(4242))
                 .await
                 .expect("issuer"),
             foreign: MockIssuer::start(IssuerConfig::default().with_seed(777))
