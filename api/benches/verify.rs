@@ -1,8 +1,9 @@
 //! Micro-benchmarks of token verification: the full pipeline against a bare RSA-2048 PKCS#1
-//! v1.5 SHA-256 check with the same backend (aws-lc), the rejection paths (among them the
-//! costliest hostile tokens of the largest size accepted), the verified-token cache's hit path,
-//! and the bare RS256 signing the mock issuer does per token; and DPoP's costs: the proof check,
-//! a DPoP request against a bearer one ([`dpop`]) and the replay store's ([`replay_cost`]).
+//! v1.5 SHA-256 check with the same backend (aws-lc), ES256 and EdDSA tokens each against its
+//! own bare check ([`algorithms`]), the rejection paths (among them the costliest hostile
+//! tokens of the largest size accepted), the verified-token cache's hit path, and the bare
+//! RS256 signing the mock issuer does per token; and DPoP's costs: the proof check, a DPoP
+//! request against a bearer one ([`dpop`]) and the replay store's ([`replay_cost`]).
 //!
 //! `Authenticator::verify` needs its keys cached, so a real JWKS server (wiremock on a port of
 //! the OS's choosing) runs inside the benchmark and each authenticator is warmed up once; after
@@ -42,6 +43,8 @@ mod support;
 mod redis_server;
 
 // In a directory of their own: a file directly in `benches/` would be a benchmark target.
+#[path = "verify/algorithms.rs"]
+mod algorithms;
 #[path = "verify/dpop.rs"]
 mod dpop;
 #[path = "verify/replay_cost.rs"]
@@ -113,15 +116,18 @@ impl ValueFormatter for Nanoseconds {
     }
 }
 
+/// The bytes of `jwk`'s base64url member `name`.
+fn jwk_bytes(jwk: &serde_json::Value, name: &str) -> Vec<u8> {
+    let text = jwk[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {jwk}"));
+    URL_SAFE_NO_PAD.decode(text).expect("base64url")
+}
+
 /// The public key parsed once, as the bare baseline uses it.
 fn parsed(key: &TestKey) -> ParsedPublicKey {
     let jwk = key.jwk();
-    let component = |name: &str| {
-        URL_SAFE_NO_PAD
-            .decode(jwk[name].as_str().expect("component"))
-            .expect("base64url")
-    };
-    let (n, e) = (component("n"), component("e"));
+    let (n, e) = (jwk_bytes(&jwk, "n"), jwk_bytes(&jwk, "e"));
     RsaPublicKeyComponents { n: &n, e: &e }
         .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
         .expect("valid key")
@@ -338,7 +344,8 @@ impl Tokens {
 }
 
 /// The bare signature verification of one JWS, its key parsed once: the baselines. RSA-2048
-/// PKCS #1 v1.5 SHA-256 of the valid token for verification; ES256 of a proof for DPoP.
+/// PKCS #1 v1.5 SHA-256 of the valid token for verification; ES256 and EdDSA of a valid token
+/// of each for theirs; ES256 of a proof for DPoP.
 struct Bare {
     key: ParsedPublicKey,
     signing_input: Vec<u8>,
@@ -379,15 +386,18 @@ fn benchmarks(c: &mut Criterion<ThreadCpu>) {
     let bare = Bare::rsa(&tokens.valid);
 
     bench_verify(c, &setup, &tokens, &bare);
+    let algorithms = algorithms::Algorithms::new(&setup);
+    let by_algorithm = algorithms.benchmarks(c, &setup);
     bench_reject(c, &setup, &tokens);
     let mut paired = paired_ratios(&setup, &tokens, &bare);
+    paired.push_str(&by_algorithm);
     bench_sign(c, &bare);
     let client = dpop::Client::new(&setup);
     paired.push_str(&dpop::benchmarks(c, &setup, &client));
     let redis = replay_cost::redis_cost(&setup, &client);
     write_figures(
         "paired.txt",
-        "paired ratios (RSA: to bare RSA verification; DPoP: see the names)",
+        "paired ratios (ES256 and EdDSA: to their bare verification; DPoP: see the names; the others: to bare RSA verification)",
         &paired,
     );
     write_figures(
@@ -465,17 +475,23 @@ fn paired_ratios(setup: &Setup, tokens: &Tokens, bare: &Bare) -> String {
             &tokens.payload_values,
         ),
     ] {
-        let ratio = paired(
-            || {
-                black_box(bare.verify());
-            },
-            || {
-                let _ = black_box(setup.verify(authenticator, black_box(token)));
-            },
-        );
+        let ratio = paired_to_bare(setup, bare, authenticator, token);
         report.push_str(&format!("{name} {ratio:.4}\n"));
     }
     report
+}
+
+/// The paired ratio (see [`paired`]) of `authenticator`'s verification of `token`, accepted or
+/// refused, to `bare`.
+fn paired_to_bare(setup: &Setup, bare: &Bare, authenticator: &Authenticator, token: &str) -> f64 {
+    paired(
+        || {
+            black_box(bare.verify());
+        },
+        || {
+            let _ = black_box(setup.verify(authenticator, black_box(token)));
+        },
+    )
 }
 
 /// Writes `lines` to `target/bench/{file}` for `cargo xtask bench`, and prints them.

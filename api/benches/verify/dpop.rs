@@ -13,19 +13,17 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use api::auth::dpop::{ProofCheck, check_proof};
-use api::auth::{Authenticator, DpopOptions};
+use api::auth::{Algorithm, Authenticator, DpopOptions};
 use api::routes::CorsOrigins;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ParsedPublicKey};
 use axum::Router;
 use axum::body::Body;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BatchSize, Criterion};
 use http::{Request, StatusCode};
 use mock_issuer::oauth::dpop::DpopKey;
 use serde_json::json;
 use tower::ServiceExt;
 
+use super::algorithms::parsed_key;
 use super::{Bare, Setup, ThreadCpu, paired, paired_with, ready, unix_now};
 
 /// The `Host` every request names, and so the origin every proof's `htu` does.
@@ -140,14 +138,7 @@ fn serve(setup: &Setup, router: &Router, request: Request<Body>) -> StatusCode {
 /// The bare ES256 verification of `proof`, with its key parsed once: the baseline of the
 /// proof check, which parses the key, the header and the claims around it.
 fn bare_es256(client: &Client, proof: &str) -> Bare {
-    let jwk = client.key.public_jwk();
-    // An uncompressed point: 0x04, then x and y.
-    let mut point = vec![0x04];
-    for coordinate in ["x", "y"] {
-        let text = jwk[coordinate].as_str().expect("a coordinate");
-        point.extend(URL_SAFE_NO_PAD.decode(text).expect("base64url"));
-    }
-    let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).expect("a P-256 point");
+    let key = parsed_key(Algorithm::ES256, client.key.public_jwk());
     Bare::new(key, proof)
 }
 

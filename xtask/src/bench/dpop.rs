@@ -17,11 +17,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::micro::Micro;
-use super::report::{Target, round};
+use super::micro::{Micro, Paired, paired_results};
+use super::report::Target;
 
 /// The paired ratios that are DPoP's, and the baseline each is a ratio to.
-const PAIRED: [(&str, &str); 4] = [
+pub const PAIRED: [(&str, &str); 4] = [
     ("dpop/proof_check", "bare ES256"),
     ("request/dpop", "bearer request"),
     (OVER_BEARER_AND_PROOF, "bearer request + proof check"),
@@ -33,19 +33,6 @@ const OVER_BEARER_AND_PROOF: &str = "request/dpop_over_bearer_and_proof_check";
 
 /// The DPoP request paired with a bearer request and a bare ES256 verification.
 const OVER_BEARER_AND_SIGNATURE: &str = "request/dpop_over_bearer_and_bare_es256";
-
-/// The baseline the paired ratio `name` is to: DPoP's own, else bare RSA verification.
-pub fn baseline_of(name: &str) -> &'static str {
-    PAIRED
-        .iter()
-        .find(|(paired, _)| *paired == name)
-        .map_or("bare RSA", |(_, baseline)| baseline)
-}
-
-/// Whether `name` is a paired ratio to bare RSA verification (not one of DPoP's).
-pub fn is_to_bare_rsa(name: &str) -> bool {
-    PAIRED.iter().all(|(paired, _)| *paired != name)
-}
 
 /// DPoP's targets, those on Redis only when it was measured.
 pub fn targets(micro: &Micro) -> Vec<Target> {
@@ -152,12 +139,6 @@ pub struct Results {
 }
 
 #[derive(Serialize)]
-struct Paired {
-    ratio: f64,
-    baseline: &'static str,
-}
-
-#[derive(Serialize)]
 struct ReplayStore {
     memory_bytes_per_proof: f64,
     memory_entry_bound_bytes: f64,
@@ -185,13 +166,7 @@ fn redis(micro: &Micro) -> Option<Redis> {
 /// DPoP's figures for `results.json`, rounded to their precision.
 pub fn results(micro: &Micro) -> Results {
     Results {
-        paired: PAIRED
-            .iter()
-            .map(|&(name, baseline)| {
-                let ratio = round(micro.paired[name], 4);
-                (name, Paired { ratio, baseline })
-            })
-            .collect(),
+        paired: paired_results(micro, &PAIRED),
         replay_store: ReplayStore {
             memory_bytes_per_proof: micro.replay["memory/bytes_per_proof"],
             memory_entry_bound_bytes: micro.replay["memory/entry_bound_bytes"],
@@ -203,6 +178,8 @@ pub fn results(micro: &Micro) -> Results {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::micro::{baseline_of, is_to_bare_rsa};
+    use crate::bench::report::judged;
 
     fn figures(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
         pairs
@@ -239,14 +216,8 @@ mod tests {
 
     #[test]
     fn each_target_is_judged_on_its_own_figure() {
-        let targets = targets(&micro(true));
-
-        let judged: Vec<(&str, f64, bool)> = targets
-            .iter()
-            .map(|t| (t.name, round(t.ratio, 3), t.holds()))
-            .collect();
         assert_eq!(
-            judged,
+            judged(&targets(&micro(true))),
             [
                 ("DPoP proof check / bare ES256 verify (paired)", 1.12, true),
                 (
@@ -266,10 +237,6 @@ mod tests {
                 ),
                 ("Redis replay store: commands per DPoP request", 1.0, true),
             ]
-        );
-        assert!(
-            targets.iter().all(|t| t.name.len() <= 58),
-            "the table's column"
         );
     }
 

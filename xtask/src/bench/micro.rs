@@ -1,21 +1,28 @@
 //! The micro-benchmarks' figures, as `cargo bench -p api --bench verify` leaves them: each
 //! benchmark's median from criterion's `estimates.json`, the ratios the bench measures in
-//! alternating batches (`target/bench/paired.txt`: to bare RSA verification, and DPoP's to
-//! the baselines [`super::dpop`] names) and the DPoP replay store's costs
-//! (`target/bench/replay.txt`).
+//! alternating batches (`target/bench/paired.txt`: to bare RSA verification, save those
+//! [`super::algorithms`] and [`super::dpop`] name other baselines for) and the DPoP replay
+//! store's costs (`target/bench/replay.txt`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use super::report::round;
+use super::{algorithms, dpop};
 
 /// The benchmarks the report reads, `group/name` as criterion files them.
-const BENCHMARKS: [&str; 15] = [
+const BENCHMARKS: [&str; 19] = [
     "verify/bare_rsa",
     "verify/full",
     "verify/full_16k",
     "verify/cache_hit",
+    "verify/bare_es256",
+    "verify/full_es256",
+    "verify/bare_eddsa",
+    "verify/full_eddsa",
     "reject/expired",
     "reject/bad_signature",
     "reject/unknown_kid",
@@ -33,11 +40,54 @@ const BENCHMARKS: [&str; 15] = [
 pub struct Micro {
     /// Criterion's medians of thread CPU time, in nanoseconds, by `group/name`.
     pub medians: BTreeMap<String, f64>,
-    /// Ratios measured in alternating batches, by `group/name`: to bare RSA verification, or
-    /// for DPoP's to the baseline [`super::dpop::baseline_of`] names.
+    /// Ratios measured in alternating batches, by `group/name`: each to the baseline
+    /// [`baseline_of`] names.
     pub paired: BTreeMap<String, f64>,
     /// The DPoP replay store's costs, by name (see [`super::dpop`]).
     pub replay: BTreeMap<String, f64>,
+}
+
+/// The baseline of every paired ratio not named in [`other_baselines`].
+const BARE_RSA: &str = "bare RSA";
+
+/// The paired ratios whose baseline is not bare RSA verification, with the baseline of each.
+fn other_baselines() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    algorithms::PAIRED.iter().chain(&dpop::PAIRED)
+}
+
+/// The baseline the paired ratio `name` is to: bare RSA verification unless
+/// [`super::algorithms`] or [`super::dpop`] names another.
+pub fn baseline_of(name: &str) -> &'static str {
+    other_baselines()
+        .find(|(paired, _)| *paired == name)
+        .map_or(BARE_RSA, |(_, baseline)| baseline)
+}
+
+/// Whether `name` is a paired ratio to bare RSA verification.
+pub fn is_to_bare_rsa(name: &str) -> bool {
+    baseline_of(name) == BARE_RSA
+}
+
+/// A paired ratio in `results.json`, with the baseline it is to.
+#[derive(Serialize)]
+pub struct Paired {
+    ratio: f64,
+    baseline: &'static str,
+}
+
+/// The paired ratios `names` (each with its baseline) for `results.json`, rounded to their
+/// precision.
+pub fn paired_results(
+    micro: &Micro,
+    names: &[(&'static str, &'static str)],
+) -> BTreeMap<&'static str, Paired> {
+    names
+        .iter()
+        .map(|&(name, baseline)| {
+            let ratio = round(micro.paired[name], 4);
+            (name, Paired { ratio, baseline })
+        })
+        .collect()
 }
 
 /// The results under `criterion` and in `paired.txt` and `replay.txt` in `out`. With
@@ -126,6 +176,20 @@ mod tests {
         assert_eq!(paired.len(), 2);
         assert!(parse_figures("verify/full\n").is_err());
         assert!(parse_figures("verify/full fast\n").is_err());
+    }
+
+    #[test]
+    fn each_paired_ratio_names_its_baseline() {
+        assert_eq!(baseline_of("verify/full"), "bare RSA");
+        assert_eq!(baseline_of("verify/full_es256"), "bare ES256");
+        assert_eq!(baseline_of("verify/full_eddsa"), "bare EdDSA");
+        assert_eq!(baseline_of("dpop/proof_check"), "bare ES256");
+        assert_eq!(baseline_of("request/dpop"), "bearer request");
+        assert!(is_to_bare_rsa("reject/expired"));
+        assert!(is_to_bare_rsa("verify/full_16k"));
+        assert!(!is_to_bare_rsa("verify/full_es256"));
+        assert!(!is_to_bare_rsa("verify/full_eddsa"));
+        assert!(!is_to_bare_rsa("request/dpop_over_bearer_and_proof_check"));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! Build, start the servers, mint tokens, run the scenarios, report:
 //! - [`micro`]: criterion's medians, the bench's paired ratios and the DPoP replay store's
 //!   costs, as it left them on disk.
+//! - [`algorithms`]: ES256 and EdDSA verification's targets and figures in the report.
 //! - [`dpop`]: DPoP's targets and figures in the report.
 //! - [`tokens`]: the bench tenant and its tokens (one, and a pool of distinct ones).
 //! - [`scenarios`]: the HTTP scenarios, as data, run with `conformance::load::wrk`.
 //! - [`baseline`]: `--baseline REV`: the api built at REV, measured against this one A/B.
 //! - [`report`]: the targets, the table and the JSON.
 
+mod algorithms;
 mod baseline;
 mod dpop;
 mod micro;

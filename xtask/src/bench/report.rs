@@ -11,10 +11,10 @@ use conformance::load::wrk::{Measurement, Scenario};
 use serde::Serialize;
 
 use super::baseline::Comparison;
-use super::dpop;
-use super::micro::Micro;
+use super::micro::{self, Micro};
 use super::tokens::POOL_SIZE;
 use super::{CACHE_CAPACITY, Options, WRK_THREADS};
+use super::{algorithms, dpop};
 
 /// The bound of the verified-token cache's memory, in KiB: capacity units of 4 KiB each.
 const CACHE_BOUND_KIB: u64 = CACHE_CAPACITY as u64 * 4;
@@ -81,17 +81,19 @@ impl Report {
     fn targets(&self) -> Vec<Target> {
         let micro = self.micro.as_ref();
         let against = |rate: &BareRate| micro.map(|m| self.against_bare_rate(m, rate));
-        let mut targets: Vec<Target> = [
-            micro.map(full_verify),
-            Some(self.one_token()),
-            against(&POOL_WITHOUT_CACHE),
-            Some(self.cache_memory()),
-            against(&TOKEN_ENDPOINT),
-            micro.map(worst_rejection),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let mut targets: Vec<Target> = micro.map(full_verify).into_iter().collect();
+        targets.extend(micro.into_iter().flat_map(algorithms::targets));
+        targets.extend(
+            [
+                Some(self.one_token()),
+                against(&POOL_WITHOUT_CACHE),
+                Some(self.cache_memory()),
+                against(&TOKEN_ENDPOINT),
+                micro.map(worst_rejection),
+            ]
+            .into_iter()
+            .flatten(),
+        );
         targets.extend(micro.into_iter().flat_map(hostile_refusals));
         targets.extend(micro.into_iter().flat_map(dpop::targets));
         targets
@@ -255,7 +257,7 @@ impl Report {
         );
         for (name, ns) in &micro.medians {
             let paired = micro.paired.get(name).map_or(String::new(), |ratio| {
-                format!("{ratio:>8.3} x {}", dpop::baseline_of(name))
+                format!("{ratio:>8.3} x {}", micro::baseline_of(name))
             });
             let _ = writeln!(out, "  {name:<24} {:>12} {paired}", format_ns(*ns));
         }
@@ -333,6 +335,10 @@ fn format_ns(ns: f64) -> String {
 struct Results<'a> {
     micro_median_ns: BTreeMap<&'a str, f64>,
     micro_paired_ratio_to_bare_rsa: BTreeMap<&'a str, f64>,
+    /// ES256 and EdDSA verification's ratios, each to its own bare verification. Left out when
+    /// the micro-benchmarks did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    algorithms: Option<algorithms::Results>,
     /// Left out when the micro-benchmarks did not run.
     #[serde(skip_serializing_if = "Option::is_none")]
     dpop: Option<dpop::Results>,
@@ -385,8 +391,9 @@ impl Report {
             micro_median_ns: rounded(self.micro.as_ref().map(|m| &m.medians), 1),
             micro_paired_ratio_to_bare_rsa: rounded(self.micro.as_ref().map(|m| &m.paired), 4)
                 .into_iter()
-                .filter(|(name, _)| dpop::is_to_bare_rsa(name))
+                .filter(|(name, _)| micro::is_to_bare_rsa(name))
                 .collect(),
+            algorithms: self.micro.as_ref().map(algorithms::results),
             dpop: self.micro.as_ref().map(dpop::results),
             http: self.http.iter().map(http_result).collect(),
             peak_memory_kib: PeakMemory {
@@ -434,6 +441,20 @@ fn target_result(target: &Target) -> TargetResult {
         at_least: target.at_least,
         held: target.holds(),
     }
+}
+
+/// Each target's name, ratio to 3 decimals and whether it holds, for tests to compare at once;
+/// checks that every name fits the table's column.
+#[cfg(test)]
+pub fn judged(targets: &[Target]) -> Vec<(&'static str, f64, bool)> {
+    assert!(
+        targets.iter().all(|t| t.name.len() <= 58),
+        "the table's column"
+    );
+    targets
+        .iter()
+        .map(|t| (t.name, round(t.ratio, 3), t.holds()))
+        .collect()
 }
 
 /// `value` to `places` decimals, so the JSON shows the precision the figures have.
@@ -558,6 +579,46 @@ mod tests {
             header.name.len() <= 58 && payload.name.len() <= 58,
             "the table's column"
         );
+    }
+
+    #[test]
+    fn the_micro_rows_name_the_baseline_of_each_ratio() {
+        let micro = Micro {
+            medians: [
+                ("verify/full", 24_500.0),
+                ("verify/full_es256", 61_000.0),
+                ("verify/full_eddsa", 52_000.0),
+            ]
+            .into_iter()
+            .map(|(name, ns)| (name.to_owned(), ns))
+            .collect(),
+            paired: [
+                ("verify/full", 1.185),
+                ("verify/full_es256", 1.061),
+                ("verify/full_eddsa", 1.072),
+            ]
+            .into_iter()
+            .map(|(name, ratio)| (name.to_owned(), ratio))
+            .collect(),
+            replay: BTreeMap::new(),
+        };
+        let mut table = String::new();
+        Report {
+            micro: Some(micro),
+            ..report()
+        }
+        .micro_section(&mut table);
+
+        let row = |name: &str| {
+            let row = table
+                .lines()
+                .find(|line| line.split_whitespace().next() == Some(name))
+                .unwrap_or_else(|| panic!("no {name} row in {table}"));
+            row.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+        };
+        assert_eq!(row("verify/full"), "24.50 µs 1.185 x bare RSA");
+        assert_eq!(row("verify/full_es256"), "61.00 µs 1.061 x bare ES256");
+        assert_eq!(row("verify/full_eddsa"), "52.00 µs 1.072 x bare EdDSA");
     }
 
     #[test]
