@@ -217,3 +217,35 @@ async fn a_narrowed_allow_list_leaves_the_other_key_types_unused() {
         assert_refused(&app, &token, "Unsupported 'alg' value").await;
     }
 }
+
+#[tokio::test]
+async fn a_mock_tenant_signing_es256_or_eddsa_is_served_with_only_issuer_and_audience() {
+    use mock_issuer::client::IssuerClient;
+    use mock_issuer::config::defaults::{API_AUDIENCE, READER_CLIENT_ID, READER_CLIENT_SECRET};
+    use mock_issuer::{ClientCredentials, IssuerConfig, MockIssuer, SigningAlg};
+
+    for alg in [SigningAlg::Es256, SigningAlg::EdDsa] {
+        let mut config = IssuerConfig::default();
+        config.apis[0] = config.apis[0].clone().with_signing_alg(alg);
+        let tenant = MockIssuer::start(config).await.expect("the mock tenant");
+        let client = IssuerClient::new(tenant.url()).expect("client");
+        let token = client
+            .client_credentials(&ClientCredentials::new(
+                READER_CLIENT_ID,
+                READER_CLIENT_SECRET,
+                API_AUDIENCE,
+            ))
+            .await
+            .expect("a token from the token endpoint")
+            .access_token
+            .into_inner();
+        let options = api::auth::AuthOptions::new(tenant.url().parse().expect("URL"), API_AUDIENCE);
+        let app = spawn_app(options).await;
+        assert_eq!(app.status_of("/api/private", &token).await, 200, "{alg:?}");
+        assert_eq!(
+            app.status_of("/api/private-scoped", &token).await,
+            200,
+            "{alg:?}"
+        );
+    }
+}
