@@ -11,6 +11,8 @@
 //! - [`proof`]: the DPoP client (RFC 9449): fresh keys per run, and a proof per request.
 //! - [`runner`]: sends each case to a target and judges the answer; [`runner::Report`] prints
 //!   the table and the `N passed, M failed` line.
+//! - [`metadata`]: checks the target's Protected Resource Metadata (RFC 9728) against what it
+//!   does, when it serves a document; reported after the cases, this project's rule.
 //! - [`challenge`]: reads `WWW-Authenticate` into its challenges (`Bearer`, `DPoP`).
 //! - [`load`]: the load tools, black-box too: [`load::soak`] (steady load while the mock
 //!   issuer fails, judged phase by phase; the `soak` binary) and [`load::wrk`] (one `wrk`
@@ -21,6 +23,7 @@ pub mod challenge;
 pub mod corpus;
 pub mod forge;
 pub mod load;
+pub mod metadata;
 pub mod proof;
 pub mod runner;
 

@@ -10,6 +10,7 @@ use crate::catalogue::{
 };
 use crate::challenge::Challenges;
 use crate::forge::Forge;
+use crate::metadata::{self, MetadataReport};
 use crate::proof::ProofRequest;
 
 /// What a server answered to one case.
@@ -49,7 +50,8 @@ impl Verdict {
     }
 }
 
-/// Sends every case to `target` (e.g. `http://127.0.0.1:3010`) and judges the answers.
+/// Sends every case to `target` (e.g. `http://127.0.0.1:3010`) and judges the answers; then
+/// checks its Protected Resource Metadata ([`metadata::probe`]), if it serves any.
 pub async fn run(target: &str, forge: &Forge<'_>, cases: &[Case]) -> Report {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
@@ -85,6 +87,7 @@ pub async fn run(target: &str, forge: &Forge<'_>, cases: &[Case]) -> Report {
         dpop_advertised,
         nonces_required,
         not_applicable,
+        metadata: metadata::probe(&client, target, forge).await,
     }
 }
 
@@ -341,6 +344,8 @@ pub struct Report {
     /// Cases not sent because they do not apply: the nonce cases, to a target that hands out
     /// no nonces ([`Case::needs_nonces`]).
     pub not_applicable: usize,
+    /// The metadata checks ([`metadata::probe`]): none when the target serves no document.
+    pub metadata: MetadataReport,
 }
 
 impl Report {
@@ -358,13 +363,14 @@ impl Report {
 
     /// Whether a reference-contract case failed (or, with `strict`, any case). A target that
     /// does not advertise DPoP is expected to fail the DPoP cases ([`Case::needs_dpop`]):
-    /// they count only with `strict`, as this project's rules do.
+    /// they count only with `strict`, as this project's rules do; so do the metadata checks.
     pub fn is_failure(&self, strict: bool) -> bool {
-        self.failures().any(|verdict| {
-            strict
-                || (verdict.case.origin == Origin::Reference
-                    && (self.dpop_advertised || !verdict.case.needs_dpop()))
-        })
+        (strict && self.metadata.failures().next().is_some())
+            || self.failures().any(|verdict| {
+                strict
+                    || (verdict.case.origin == Origin::Reference
+                        && (self.dpop_advertised || !verdict.case.needs_dpop()))
+            })
     }
 
     /// The table: case, rule, expected, actual, pass; then `N passed, M failed`.
@@ -373,6 +379,7 @@ impl Report {
             .verdicts
             .iter()
             .map(|v| v.case.name.len())
+            .chain(self.metadata.checks.iter().map(|check| check.name.len()))
             .max()
             .unwrap_or(4)
             .max(4);
@@ -413,14 +420,41 @@ impl Report {
                 self.not_applicable
             );
         }
+        out.push_str(&self.metadata_table(width));
         let _ = writeln!(out, "{}", self.summary());
         out
     }
 
-    /// `N passed, M failed`.
+    /// The metadata checks, a line each, or the line saying the target serves no document.
+    fn metadata_table(&self, width: usize) -> String {
+        let mut out = String::new();
+        match &self.metadata.served_at {
+            Some(url) => {
+                let _ = writeln!(out, "Protected Resource Metadata (RFC 9728) at {url}:");
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "Protected Resource Metadata (RFC 9728): not served at {}.",
+                    metadata::WELL_KNOWN_PATH
+                );
+            }
+        }
+        for check in &self.metadata.checks {
+            let result = match &check.failure {
+                None => "pass".to_owned(),
+                Some(why) => format!("FAIL: {why}"),
+            };
+            let _ = writeln!(out, "{:<width$}  {:<9}  {result}", check.name, "project");
+        }
+        out
+    }
+
+    /// `N passed, M failed`: the cases and the metadata checks.
     pub fn summary(&self) -> String {
-        let failed = self.failures().count();
-        format!("{} passed, {failed} failed", self.verdicts.len() - failed)
+        let failed = self.failures().count() + self.metadata.failures().count();
+        let total = self.verdicts.len() + self.metadata.checks.len();
+        format!("{} passed, {failed} failed", total - failed)
     }
 }
 
@@ -581,6 +615,7 @@ mod tests {
             not_applicable: 0,
             verdicts: vec![failed(name)],
             dpop_advertised,
+            metadata: MetadataReport::default(),
         };
         // A reference DPoP case: expected to fail where DPoP is not advertised.
         let binding = "private/dpop-bound-to-another-key";
@@ -594,5 +629,34 @@ mod tests {
         );
         // Any other reference case still fails the run.
         assert!(report("private/wrong-audience", false).is_failure(false));
+    }
+
+    #[test]
+    fn failed_metadata_checks_are_counted_and_fail_the_run_only_when_strict() {
+        let check = |name, failure: Option<&str>| metadata::Check {
+            name,
+            failure: failure.map(str::to_owned),
+        };
+        let report = Report {
+            verdicts: Vec::new(),
+            dpop_advertised: true,
+            nonces_required: false,
+            not_applicable: 0,
+            metadata: MetadataReport {
+                served_at: Some("http://target/.well-known/oauth-protected-resource".into()),
+                checks: vec![
+                    check("metadata/resource", None),
+                    check("metadata/scopes", Some("[] lacks read:messages")),
+                ],
+            },
+        };
+        assert!(!report.is_failure(false));
+        assert!(report.is_failure(true));
+        assert_eq!(report.summary(), "1 passed, 1 failed");
+        let table = report.table();
+        assert!(
+            table.contains("metadata/scopes    project    FAIL: [] lacks read:messages"),
+            "{table}"
+        );
     }
 }

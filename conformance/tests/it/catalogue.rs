@@ -19,6 +19,8 @@ async fn our_api_passes_every_case_of_the_catalogue() {
     let report = runner::run(&server.url, &harness.forge(), &catalogue()).await;
 
     assert!(report.failed_names().is_empty(), "{}", report.table());
+    assert!(report.metadata.served_at.is_some(), "{}", report.table());
+    assert!(!report.is_failure(true), "{}", report.table());
     let answers: Vec<_> = report
         .verdicts
         .iter()

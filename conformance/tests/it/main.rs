@@ -6,5 +6,6 @@ mod catalogue;
 mod faults;
 mod helpers;
 mod issuers;
+mod metadata;
 mod properties;
 mod target_mode;

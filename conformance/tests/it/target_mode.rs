@@ -72,6 +72,12 @@ async fn the_binary_certifies_a_running_api_and_prints_the_summary() {
     // The DPoP cases ran too, their proofs naming the --target URL.
     assert!(text.contains("private/dpop-valid-proof "), "{text}");
     assert!(!text.contains("does not advertise DPoP"), "{text}");
+    // The metadata checks ran too, each a line of the table.
+    assert!(
+        text.contains("Protected Resource Metadata (RFC 9728) at "),
+        "{text}"
+    );
+    assert!(text.contains("metadata/authorization-servers "), "{text}");
     assert!(run.last_line().ends_with(" passed, 0 failed"), "{text}");
     assert!(run.success, "{text}");
 }
