@@ -9,17 +9,6 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-async fn status(server: &Server, token: &str) -> u16 {
-    client()
-        .get(format!("{}/api/private", server.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("the api answers")
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn a_cold_api_answers_503_while_the_jwks_is_down_and_recovers_when_it_is_back() {
     let harness = Harness::start().await;
@@ -33,11 +22,11 @@ async fn a_cold_api_answers_503_while_the_jwks_is_down_and_recovers_when_it_is_b
             .issuer
             .set_fault(Endpoint::Jwks, fault)
             .expect("fault");
-        assert_eq!(status(&server, &token).await, 503, "{fault:?}");
+        assert_eq!(private_status(&server, &token).await, 503, "{fault:?}");
         harness.issuer.clear_faults();
     }
 
-    assert_eq!(status(&server, &token).await, 200);
+    assert_eq!(private_status(&server, &token).await, 200);
 }
 
 #[tokio::test]
@@ -52,7 +41,7 @@ async fn a_slow_jwks_is_cut_off_by_the_timeout() {
         .expect("fault");
 
     assert_eq!(
-        status(&server, &harness.forge().token(&Recipe::valid())).await,
+        private_status(&server, &harness.forge().token(&Recipe::valid())).await,
         503
     );
 }
@@ -72,7 +61,7 @@ async fn discovery_down_is_a_503() {
     }
 
     assert_eq!(
-        status(&server, &harness.forge().token(&Recipe::valid())).await,
+        private_status(&server, &harness.forge().token(&Recipe::valid())).await,
         503
     );
     assert_eq!(harness.issuer.request_count(Endpoint::Jwks), 0);
@@ -86,7 +75,7 @@ async fn a_warm_api_keeps_serving_while_every_refresh_fails() {
     options.jwks.cooldown = Duration::ZERO;
     let server = harness.api(options).await;
     let token = harness.forge().token(&Recipe::valid());
-    assert_eq!(status(&server, &token).await, 200);
+    assert_eq!(private_status(&server, &token).await, 200);
 
     for fault in [Fault::Status(500), Fault::MalformedBody, Fault::EmptyKeySet] {
         harness
@@ -94,7 +83,7 @@ async fn a_warm_api_keeps_serving_while_every_refresh_fails() {
             .set_fault(Endpoint::Jwks, fault)
             .expect("fault");
         for _ in 0..5 {
-            assert_eq!(status(&server, &token).await, 200, "{fault:?}");
+            assert_eq!(private_status(&server, &token).await, 200, "{fault:?}");
         }
         harness.issuer.clear_faults();
     }
@@ -112,16 +101,16 @@ async fn a_rotation_is_picked_up_without_a_restart() {
     options.jwks.cooldown = Duration::ZERO;
     let server = harness.api(options).await;
     let before = harness.forge().token(&Recipe::valid());
-    assert_eq!(status(&server, &before).await, 200);
+    assert_eq!(private_status(&server, &before).await, 200);
     assert_eq!(harness.issuer.request_count(Endpoint::Jwks), 1);
 
     // Auth0 publishes the next key ahead of time: after one rotation the new current key is
     // already cached, so tokens signed with it verify without a refetch.
     harness.issuer.rotate().expect("rotate");
     let after_one = harness.forge().token(&Recipe::valid());
-    assert_eq!(status(&server, &after_one).await, 200);
+    assert_eq!(private_status(&server, &after_one).await, 200);
     assert_eq!(
-        status(&server, &before).await,
+        private_status(&server, &before).await,
         200,
         "the previous key is still published"
     );
@@ -131,7 +120,7 @@ async fn a_rotation_is_picked_up_without_a_restart() {
     harness.issuer.rotate().expect("rotate");
     harness.issuer.rotate().expect("rotate");
     let after_three = harness.forge().token(&Recipe::valid());
-    assert_eq!(status(&server, &after_three).await, 200);
+    assert_eq!(private_status(&server, &after_three).await, 200);
     assert_eq!(harness.issuer.request_count(Endpoint::Jwks), 2);
 }
 
@@ -140,7 +129,7 @@ async fn an_unknown_kid_flood_costs_the_issuer_one_fetch_per_cooldown() {
     let harness = Harness::start().await;
     let server = harness.api(harness.options()).await;
     assert_eq!(
-        status(&server, &harness.forge().token(&Recipe::valid())).await,
+        private_status(&server, &harness.forge().token(&Recipe::valid())).await,
         200
     );
 
@@ -149,7 +138,10 @@ async fn an_unknown_kid_flood_costs_the_issuer_one_fetch_per_cooldown() {
             header: vec![("kid", Val::Set(json!(format!("flood-{n}"))))],
             ..Recipe::valid()
         };
-        assert_eq!(status(&server, &harness.forge().token(&recipe)).await, 401);
+        assert_eq!(
+            private_status(&server, &harness.forge().token(&recipe)).await,
+            401
+        );
     }
 
     // The load, and nothing for the flood: it came within the 30 s cooldown of that load.

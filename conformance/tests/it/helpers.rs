@@ -55,6 +55,18 @@ impl Harness {
     }
 }
 
+/// The status `server` answers `GET /api/private` with, `token` as a bearer token.
+pub async fn private_status(server: &Server, token: &str) -> u16 {
+    client()
+        .get(format!("{}/api/private", server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the api answers")
+        .status()
+        .as_u16()
+}
+
 /// Serves any router on port 0.
 pub async fn serve(router: axum::Router) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

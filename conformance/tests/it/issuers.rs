@@ -10,17 +10,6 @@ use mock_issuer::{Endpoint, Fault, IssuerConfig, MockIssuer, TokenSpec};
 
 use crate::helpers::*;
 
-async fn status(server: &Server, token: &str) -> u16 {
-    client()
-        .get(format!("{}/api/private", server.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("the api answers")
-        .status()
-        .as_u16()
-}
-
 /// A valid client-credentials token of `tenant`.
 fn token_of(tenant: &MockIssuer) -> String {
     tenant.mint(&TokenSpec::for_client("second-tenant-client").audience(AUDIENCE))
@@ -44,8 +33,8 @@ async fn two_tenants_are_served_and_one_down_leaves_the_other_serving() {
     let server = api_for_both(&harness, &second).await;
     let first_token = harness.forge().token(&Recipe::valid());
 
-    assert_eq!(status(&server, &first_token).await, 200);
-    assert_eq!(status(&server, &token_of(&second)).await, 200);
+    assert_eq!(private_status(&server, &first_token).await, 200);
+    assert_eq!(private_status(&server, &token_of(&second)).await, 200);
 
     // The second tenant signs with a key the api has not seen (twice rotated: the mock
     // publishes its next key ahead) and its JWKS goes down: its tokens are 503 (the outage,
@@ -56,12 +45,12 @@ async fn two_tenants_are_served_and_one_down_leaves_the_other_serving() {
     second
         .set_fault(Endpoint::Jwks, Fault::Status(500))
         .expect("fault");
-    assert_eq!(status(&server, &token_of(&second)).await, 503);
-    assert_eq!(status(&server, &first_token).await, 200);
+    assert_eq!(private_status(&server, &token_of(&second)).await, 503);
+    assert_eq!(private_status(&server, &first_token).await, 200);
     assert_eq!(harness.issuer.request_count(Endpoint::Jwks), 1);
 
     second.clear_faults();
-    assert_eq!(status(&server, &token_of(&second)).await, 200);
+    assert_eq!(private_status(&server, &token_of(&second)).await, 200);
 }
 
 #[tokio::test]
@@ -73,7 +62,10 @@ async fn a_tenant_nobody_trusts_costs_no_fetch() {
     let server = api_for_both(&harness, &second).await;
 
     for _ in 0..20 {
-        assert_eq!(status(&server, &token_of(&harness.foreign)).await, 401);
+        assert_eq!(
+            private_status(&server, &token_of(&harness.foreign)).await,
+            401
+        );
     }
     for tenant in [&harness.issuer, &second, &harness.foreign] {
         for endpoint in [
