@@ -64,6 +64,10 @@ pub enum Source {
     Pool(PathBuf),
     /// This `application/x-www-form-urlencoded` body on every request.
     Form(String),
+    /// Nothing but `Connection: close`: the server closes each connection after its answer
+    /// and wrk opens a new one for the next request, so each request pays for a connection's
+    /// set-up (over HTTPS a full handshake: wrk resumes no TLS session).
+    NewConnection,
 }
 
 /// What one scenario measured.
@@ -136,6 +140,10 @@ pub fn script(scenario: &Scenario, threads: u32) -> String {
             "wrk.method = {}\nwrk.body = {}\nwrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n",
             lua_string(scenario.method),
             lua_string(body)
+        ),
+        Source::NewConnection => format!(
+            "wrk.method = {}\nwrk.headers[\"Connection\"] = \"close\"\n",
+            lua_string(scenario.method)
         ),
         Source::Pool(file) => pool_script(scenario, file, threads),
     };
@@ -274,6 +282,14 @@ mod tests {
         ));
         assert!(lua.contains("RESULT {"));
         assert!(!lua.contains("request = function"));
+    }
+
+    #[test]
+    fn a_new_connection_scenario_asks_the_server_to_close_each_one() {
+        let lua = script(&scenario(Source::NewConnection), 2);
+
+        assert!(lua.starts_with("wrk.method = \"GET\"\nwrk.headers[\"Connection\"] = \"close\"\n"));
+        assert!(!lua.contains("Authorization"));
     }
 
     #[test]

@@ -4,18 +4,18 @@
 //! The api at REV is built in a git worktree under `target/bench/baseline/src`, with its own
 //! target directory (`target/bench/baseline/target`) so the main build is left alone; both are
 //! reused when REV comes back (cargo rebuilds nothing then). The two apis run side by side
-//! against the same mock issuer and take turns under wrk in short rounds, the order flipping
-//! each round, so the noise of a shared machine falls on both alike; each side's figure is the
-//! median of its rounds. Requests per second move with whatever else the machine runs; the
-//! server's CPU time per request moves far less, so both are reported.
+//! against the same mock issuer and take turns under wrk in short rounds ([`alternate`]), each
+//! side's figure the median of its rounds. Requests per second move with whatever else the
+//! machine runs; the server's CPU time per request moves far less, so both are reported.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use conformance::load::wrk::{Measurement, Scenario, Wrk};
+use conformance::load::wrk::Wrk;
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
+use super::alternate;
 use super::report::round;
 use super::scenarios;
 use super::tokens::Tokens;
@@ -96,25 +96,6 @@ pub struct Versus {
     pub cpu_ratio: f64,
 }
 
-/// One side's medians over the rounds.
-struct Side {
-    requests_per_second: f64,
-    cpu_us_per_request: f64,
-}
-
-impl Side {
-    fn of(measurements: &[Measurement]) -> Self {
-        Side {
-            requests_per_second: median(measurements.iter().map(|m| m.requests_per_second)),
-            cpu_us_per_request: median(
-                measurements
-                    .iter()
-                    .map(|m| m.server_cores / m.requests_per_second * 1e6),
-            ),
-        }
-    }
-}
-
 /// Measures [`scenarios::BASELINE`] on `current` and `baseline` in alternating rounds.
 pub fn compare(
     wrk: &Wrk,
@@ -128,7 +109,7 @@ pub fn compare(
         .filter(|scenario| scenarios::BASELINE.contains(&scenario.name));
     let mut versus = Vec::new();
     for scenario in chosen {
-        let (old, new) = rounds(wrk, &scenario, baseline, current)?;
+        let [old, new] = alternate::rounds(wrk, &scenario, ROUNDS, [baseline, current])?;
         eprintln!(
             "bench: {} against {}: {:.0} req/s, was {:.0}; {:.1} CPU µs/req, was {:.1}",
             scenario.name,
@@ -155,49 +136,4 @@ pub fn compare(
         seconds: wrk.seconds,
         scenarios: versus,
     })
-}
-
-/// [`ROUNDS`] rounds of `scenario` on both servers, the first to go alternating; each side's
-/// medians, baseline first.
-fn rounds(
-    wrk: &Wrk,
-    scenario: &Scenario,
-    baseline: &Server,
-    current: &Server,
-) -> Result<(Side, Side)> {
-    let mut old = Vec::with_capacity(ROUNDS);
-    let mut new = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS {
-        let mut turns = [(baseline, &mut old), (current, &mut new)];
-        if round % 2 == 1 {
-            turns.reverse();
-        }
-        for (server, figures) in turns {
-            figures.push(wrk.run(&super::target(server), scenario)?);
-        }
-    }
-    Ok((Side::of(&old), Side::of(&new)))
-}
-
-/// The middle value (the mean of the two middle ones for an even count).
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut values: Vec<f64> = values.collect();
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len().is_multiple_of(2) {
-        (values[middle - 1] + values[middle]) / 2.0
-    } else {
-        values[middle]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_median_resists_one_noisy_round() {
-        assert_eq!(median([10_000.0, 3_000.0, 10_400.0].into_iter()), 10_000.0);
-        assert_eq!(median([4.0, 1.0, 3.0, 2.0].into_iter()), 2.5);
-    }
 }

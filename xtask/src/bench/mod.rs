@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: the performance figures, from one run: criterion micro-benchmarks of
-//! verification, then the release binaries on loopback under `wrk`, then the targets' ratios,
+//! verification, then the release binaries on loopback under `wrk` (over plain HTTP, then over
+//! HTTPS against plain HTTP), then the targets' ratios,
 //! printed as a table and written to `target/bench/results.json` (and `results.txt`).
 //!
 //! Build, start the servers, mint tokens, run the scenarios, report:
@@ -9,12 +10,16 @@
 //! - [`dpop`]: DPoP's targets and figures in the report.
 //! - [`tokens`]: the bench tenant and its tokens (one, and a pool of distinct ones).
 //! - [`scenarios`]: the HTTP scenarios, as data, run with `conformance::load::wrk`.
+//! - [`https`]: the api over HTTPS against the same api over plain HTTP.
 //! - [`baseline`]: `--baseline REV`: the api built at REV, measured against this one A/B.
+//! - [`alternate`]: two servers measured in alternating rounds (by `https` and `baseline`).
 //! - [`report`]: the targets, the table and the JSON.
 
 mod algorithms;
+mod alternate;
 mod baseline;
 mod dpop;
+mod https;
 mod micro;
 mod report;
 mod scenarios;
@@ -101,6 +106,12 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         dir: out.clone(),
     };
     let (measured, peaks) = measure_all(&wrk, &release, &issuer, &tokens)?;
+    let https = https::measure(
+        &wrk,
+        &out,
+        || api_command(&release.join("api"), issuer.url(), CACHE_CAPACITY),
+        &tokens,
+    )?;
     let comparison = match baseline_api {
         Some(built) => {
             let current = start_api(&release.join("api"), issuer.url(), CACHE_CAPACITY)?;
@@ -114,6 +125,7 @@ pub fn run(sh: &Shell, options: &Options) -> Result<()> {
         micro,
         http: measured,
         peaks,
+        https,
         options: options.clone(),
         baseline: comparison,
     };
@@ -187,9 +199,19 @@ fn start_issuer(release: &Path, out: &Path) -> Result<Server> {
     Server::start("mock-issuer", command, Announce::Issuer)
 }
 
-/// The api binary at `binary` against the issuer, with the given token cache capacity. It runs
-/// outside the repository, so a developer's `.env` cannot change what is measured.
+/// The api binary at `binary` against the issuer, with the given token cache capacity.
 fn start_api(binary: &Path, issuer: &str, cache_capacity: usize) -> Result<Server> {
+    Server::start(
+        "api",
+        api_command(binary, issuer, cache_capacity),
+        Announce::Api,
+    )
+}
+
+/// The command that runs the api binary at `binary` against the issuer, with the given token
+/// cache capacity, over plain HTTP. It runs outside the repository, so a developer's `.env`
+/// cannot change what is measured.
+fn api_command(binary: &Path, issuer: &str, cache_capacity: usize) -> Command {
     let mut command = Command::new(binary);
     command
         .current_dir(process::outside_the_repository())
@@ -198,5 +220,5 @@ fn start_api(binary: &Path, issuer: &str, cache_capacity: usize) -> Result<Serve
         .env("PORT", "0")
         .env("RUST_LOG", "warn")
         .env("TOKEN_CACHE_CAPACITY", cache_capacity.to_string());
-    Server::start("api", command, Announce::Api)
+    command
 }

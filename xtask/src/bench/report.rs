@@ -11,6 +11,7 @@ use conformance::load::wrk::{Measurement, Scenario};
 use serde::Serialize;
 
 use super::baseline::Comparison;
+use super::https;
 use super::micro::{self, Micro};
 use super::tokens::POOL_SIZE;
 use super::{CACHE_CAPACITY, Options, WRK_THREADS};
@@ -32,6 +33,8 @@ pub struct Report {
     pub micro: Option<Micro>,
     pub http: Vec<(Scenario, Measurement)>,
     pub peaks: Peaks,
+    /// The api over HTTPS against plain HTTP.
+    pub https: https::Comparison,
     pub options: Options,
     /// `Some` with `--baseline`.
     pub baseline: Option<Comparison>,
@@ -95,6 +98,7 @@ impl Report {
             .flatten(),
         );
         targets.extend(micro.into_iter().flat_map(hostile_refusals));
+        targets.extend(https::targets(&self.https));
         targets.extend(micro.into_iter().flat_map(dpop::targets));
         targets
     }
@@ -220,6 +224,7 @@ impl Report {
             dpop::section(&mut out, micro);
         }
         self.http_section(&mut out);
+        https::section(&mut out, &self.https);
         let _ = writeln!(
             out,
             "\nPeak memory of the api (VmHWM): cache on {} KiB, cache off {} KiB; cache bound {CACHE_BOUND_KIB} KiB",
@@ -344,6 +349,8 @@ struct Results<'a> {
     dpop: Option<dpop::Results>,
     http: Vec<HttpResult<'a>>,
     peak_memory_kib: PeakMemory,
+    /// The api over HTTPS against plain HTTP: medians of alternating rounds, and the ratios.
+    https: &'a https::Comparison,
     settings: Settings,
     targets: Vec<TargetResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -401,6 +408,7 @@ impl Report {
                 cache_off: self.peaks.cache_off,
                 cache_bound: CACHE_BOUND_KIB,
             },
+            https: &self.https,
             settings: Settings {
                 seconds: self.options.seconds,
                 connections: self.options.connections,
@@ -498,6 +506,7 @@ mod tests {
                 cache_on: 30_000,
                 cache_off: 20_000,
             },
+            https: https::tests::comparison(),
             options: Options {
                 seconds: 2,
                 connections: 32,
@@ -517,7 +526,12 @@ mod tests {
             names,
             [
                 "private, one token / public (req/s)",
-                "peak RSS, cache on - cache off / cache bound (KiB)"
+                "peak RSS, cache on - cache off / cache bound (KiB)",
+                "HTTPS / HTTP, public, kept alive (req/s)",
+                "HTTPS / HTTP, public, kept alive (p99)",
+                "HTTPS / HTTP, private, one token, kept alive (req/s)",
+                "HTTPS / HTTP, private, one token, kept alive (p99)",
+                "HTTPS / HTTP, public, a new connection each (req/s)",
             ]
         );
         assert!(targets[0].holds(), "0.95 >= 0.9");
@@ -535,6 +549,11 @@ mod tests {
         assert_eq!(json["settings"]["seconds"], 2);
         assert_eq!(json["targets"][0]["ratio"], 0.95);
         assert_eq!(json["targets"][0]["held"], true);
+        assert_eq!(json["https"]["scenarios"][0]["ratio"], 0.85);
+        assert_eq!(
+            json["targets"][2]["target"],
+            "HTTPS / HTTP, public, kept alive (req/s)"
+        );
         assert!(json.get("baseline").is_none());
     }
 

@@ -54,6 +54,22 @@ pub fn cached(tokens: &Tokens) -> Vec<Scenario> {
     ]
 }
 
+/// Against the api over HTTPS and the same api over plain HTTP, in alternating rounds: the
+/// public and the private route on connections kept alive (as clients and proxies keep them,
+/// so a handshake is rare), then the public route with a new connection for each request,
+/// which costs a full handshake each over HTTPS.
+pub fn https(tokens: &Tokens) -> Vec<Scenario> {
+    let reused = Source::Header(format!("Bearer {}", tokens.one));
+    vec![
+        get("public", Route::Public, Source::None, 200),
+        get("private, one token", Route::Private, reused, 200),
+        get(NEW_CONNECTIONS, Route::Public, Source::NewConnection, 200),
+    ]
+}
+
+/// The HTTPS scenario whose every request opens a new connection.
+pub const NEW_CONNECTIONS: &str = "public, a new connection each";
+
 /// Against the api with its token cache off.
 pub fn uncached(tokens: &Tokens) -> Vec<Scenario> {
     vec![get(
