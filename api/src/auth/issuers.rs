@@ -69,7 +69,11 @@ impl std::fmt::Debug for IssuerResolver {
 /// lower case, the default port dropped, one trailing slash trimmed. `None` for what is not an
 /// http(s) URL, which no configured issuer can match.
 pub(crate) fn normalize_issuer(issuer: &str) -> Option<String> {
-    let url = Url::parse(issuer).ok()?;
+    normalized(&Url::parse(issuer).ok()?)
+}
+
+/// [`normalize_issuer`] of a URL already parsed (a resolver's), without parsing it again.
+fn normalized(url: &Url) -> Option<String> {
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
         return None;
     }
@@ -222,7 +226,7 @@ impl Issuers {
                 }
                 acceptable
             })
-            .filter_map(|url| Some((normalize_issuer(url.as_str())?, url)))
+            .filter_map(|url| Some((normalized(&url)?, url)))
             .collect();
         Allowed::Resolved(issuers)
     }

@@ -41,11 +41,6 @@ fn every_key() -> Vec<Value> {
     keys
 }
 
-async fn assert_refused(app: &TestApp, token: &str, description: &str) {
-    let answer = answer(app.get_with_token("/api/private", token).await).await;
-    assert_eq!(answer, refused(description), "{token}");
-}
-
 #[tokio::test]
 async fn ec_and_eddsa_tokens_are_accepted_with_no_setting_beyond_issuer_and_audience() {
     let issuer = issuer_publishing(every_key()).await;

@@ -237,6 +237,15 @@ pub fn bearer_error(code: &str, description: &str) -> String {
     )
 }
 
+/// Asserts `token` is refused on both protected routes with 401 `invalid_token` and
+/// `description`.
+pub async fn assert_refused(app: &TestApp, token: &str, description: &str) {
+    for route in ["/api/private", "/api/private-scoped"] {
+        let answer = answer(app.get_with_token(route, token).await).await;
+        assert_eq!(answer, refused(description), "{route}: {token}");
+    }
+}
+
 /// Asserts the answer of an issuer that cannot give a usable key: 503 with `Retry-After: 1`,
 /// no challenge (the client's token is not at fault) and the reference's message.
 pub async fn assert_unavailable(response: reqwest::Response) {

@@ -25,11 +25,6 @@ fn url(issuer: &TestIssuer) -> Url {
     issuer.url().parse().expect("issuer URL")
 }
 
-async fn assert_refused(app: &TestApp, token: &str, description: &str) {
-    let answer = answer(app.get_with_token("/api/private", token).await).await;
-    assert_eq!(answer, refused(description), "{token}");
-}
-
 #[tokio::test]
 async fn two_issuers_are_served_at_once_each_with_its_own_keys() {
     let (first, second) = (TestIssuer::start().await, second_issuer().await);

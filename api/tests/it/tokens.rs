@@ -12,14 +12,6 @@ fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
 }
 
-/// Asserts `token` is refused on both protected routes with `description`.
-async fn assert_refused(app: &TestApp, token: &str, description: &str) {
-    for route in ["/api/private", "/api/private-scoped"] {
-        let answer = answer(app.get_with_token(route, token).await).await;
-        assert_eq!(answer, refused(description), "{route}");
-    }
-}
-
 #[tokio::test]
 async fn claim_violations_are_refused_with_specific_descriptions() {
     let issuer = TestIssuer::start().await;
